@@ -1,0 +1,154 @@
+"""Integrations of a company with an identity provider, their API keys and their logs."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from qaportal.accounts.models import Company
+
+
+class Integration(models.Model):
+    class Provider(models.TextChoices):
+        ENTRA_ID = "entra-id", "Microsoft Entra ID"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="integrations")
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "company", "provider", name="integrations_integration_company_provider_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} for {self.company}"
+
+
+class ApiKey(models.Model):
+    """A SCIM bearer key. Only its SHA-256 digest, public id and last 4 characters are stored."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRING = "expiring", "Expiring"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="api_keys")
+    public_id = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    last4 = models.CharField(max_length=4)
+    # The state last recorded by a service or the expiry task; authentication never trusts
+    # it alone and checks revoked_at/expires_at against the clock.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        indexes = [
+            models.Index(fields=["integration", "-created_at"], name="integrations_apikey_recent"),
+            models.Index(
+                fields=["expires_at"],
+                name="integrations_apikey_due",
+                condition=models.Q(status="expiring"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def prefix(self) -> str:
+        return f"qa_scim_{self.public_id}"
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+    def status_at(self, now) -> str:
+        """The key's status by the clock, whatever the expiry task has recorded so far."""
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at is not None:
+            return self.Status.EXPIRED if self.expires_at <= now else self.Status.EXPIRING
+        return self.Status.ACTIVE
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to a company's keys, and from where."""
+
+    class Action(models.TextChoices):
+        KEY_GENERATED = "key_generated", "Generated API key"
+        KEY_REVOKED = "key_revoked", "Revoked API key"
+        KEY_EXPIRED = "key_expired", "API key expired"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    key_prefix = models.CharField(max_length=32, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="integrations_audit_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.key_prefix}"
+
+
+class ProvisioningEvent(models.Model):
+    """One SCIM request as it arrived and was answered. Never holds a key or a header."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failed"
+        REJECTED_KEY = "rejected_key", "Rejected key"
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    operation = models.CharField(max_length=32, blank=True, default="")
+    resource_type = models.CharField(max_length=16, blank=True, default="")
+    resource_id = models.CharField(max_length=64, blank=True, default="")
+    resource_name = models.CharField(max_length=256, blank=True, default="")
+    status_code = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    scim_type = models.CharField(max_length=32, blank=True, default="")
+    detail = models.CharField(max_length=1024, blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "-created_at", "-id"], name="integrations_prov_recent"),
+            models.Index(
+                fields=["company", "outcome", "-created_at", "-id"],
+                name="integrations_prov_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status_code}"

@@ -1,0 +1,271 @@
+"""Writes of the integrations app: one function per use case, atomic, audited."""
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from qaportal.accounts.models import Company, User
+
+from . import api_key_format
+from .exceptions import ApiKeyNotRevocable
+from .models import ApiKey, AuditEvent, Integration
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GeneratedApiKey:
+    """A new key and its plaintext, which exists only in the response that reveals it."""
+
+    api_key: ApiKey
+    plaintext: str
+
+    def __repr__(self) -> str:  # never let the plaintext reach a log or a traceback
+        return f"GeneratedApiKey(api_key={self.api_key!r})"
+
+
+class KeyRejection:
+    """Why a bearer key was refused; words an admin can act on."""
+
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class ApiKeyAuthentication:
+    """The outcome of checking a bearer key.
+
+    `api_key` is set whenever the key was found, even when it is refused, so a request made
+    with a revoked or expired key can be logged for the company that owned it.
+    """
+
+    api_key: ApiKey | None
+    rejection: str | None
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.rejection is None
+
+
+def key_digest(plaintext: str) -> str:
+    # Keys carry ~178 random bits, so a fast unsalted digest is safe and costs microseconds
+    # per request; a password hasher here would cost ~280 ms per SCIM call.
+    return hashlib.sha256(plaintext.encode("ascii")).hexdigest()
+
+
+def integrations_ensure(*, company: Company) -> list[Integration]:
+    """Make sure the company has one Integration row per provider. Idempotent."""
+    for provider in Integration.Provider.values:
+        Integration.objects.get_or_create(company=company, provider=provider)
+    return list(Integration.objects.filter(company=company).order_by("provider"))
+
+
+def _audit(
+    *,
+    company_id: int,
+    action: str,
+    api_key: ApiKey,
+    actor: User | None,
+    ip_address: str | None,
+    now: datetime,
+    detail: dict | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        company_id=company_id,
+        action=action,
+        api_key=api_key,
+        key_prefix=api_key.prefix,
+        actor=actor,
+        ip_address=ip_address,
+        detail=detail or {},
+        created_at=now,
+    )
+
+
+def _schedule_expiry(key_ids_and_deadlines: list[tuple[int, datetime]]) -> None:
+    # Imported here: tasks import services, and the task module is only needed on commit.
+    from kombu.exceptions import OperationalError
+
+    from .tasks import api_key_expire
+
+    for key_id, deadline in key_ids_and_deadlines:
+        try:
+            api_key_expire.apply_async(args=[key_id], eta=deadline)
+        except OperationalError:
+            # The broker is down. Authentication refuses the key by the clock anyway, and the
+            # beat sweep (api_keys_expire_due) records the expiry once the broker is back.
+            logger.warning("Could not schedule expiry of API key %s; the sweep will.", key_id)
+
+
+@sensitive_variables("plaintext")
+@transaction.atomic
+def api_key_generate(
+    *,
+    integration: Integration,
+    created_by: User | None,
+    ip_address: str | None = None,
+    now: datetime | None = None,
+) -> GeneratedApiKey:
+    """Create a key and start the grace period of the integration's current key(s).
+
+    Keys that are already expiring keep their deadline (it is never extended). Writes an
+    AuditEvent per key touched; schedules each new deadline's expiry task on commit. Generation
+    for one integration is serialised by a row lock, so concurrent clicks leave one current key.
+    """
+    now = now or timezone.now()
+    Integration.objects.select_for_update().filter(pk=integration.pk).get()
+    deadline = now + settings.QA_KEY_GRACE_PERIOD
+
+    superseded = list(
+        ApiKey.objects.filter(
+            integration=integration, revoked_at__isnull=True, expires_at__isnull=True
+        )
+    )
+    for old_key in superseded:
+        old_key.expires_at = deadline
+        old_key.status = ApiKey.Status.EXPIRING
+        old_key.save(update_fields=["expires_at", "status"])
+
+    public_id = api_key_format.new_public_id()
+    plaintext = api_key_format.build_key(public_id)
+    api_key = ApiKey.objects.create(
+        integration=integration,
+        public_id=public_id,
+        key_hash=key_digest(plaintext),
+        last4=plaintext[-4:],
+        created_by=created_by,
+        created_at=now,
+    )
+    _audit(
+        company_id=integration.company_id,
+        action=AuditEvent.Action.KEY_GENERATED,
+        api_key=api_key,
+        actor=created_by,
+        ip_address=ip_address,
+        now=now,
+        detail={
+            "superseded": [key.prefix for key in superseded],
+            "expires_at": deadline.isoformat(),
+        }
+        if superseded
+        else {},
+    )
+    if superseded:
+        schedule = [(key.pk, deadline) for key in superseded]
+        transaction.on_commit(lambda: _schedule_expiry(schedule))
+    return GeneratedApiKey(api_key=api_key, plaintext=plaintext)
+
+
+@transaction.atomic
+def api_key_revoke(
+    *,
+    api_key: ApiKey,
+    revoked_by: User | None,
+    ip_address: str | None = None,
+    now: datetime | None = None,
+) -> ApiKey:
+    """End a key at once. Raises ApiKeyNotRevocable if it is already revoked or expired."""
+    now = now or timezone.now()
+    api_key = ApiKey.objects.select_for_update().select_related("integration").get(pk=api_key.pk)
+    if api_key.status_at(now) in (ApiKey.Status.REVOKED, ApiKey.Status.EXPIRED):
+        raise ApiKeyNotRevocable(f"{api_key.masked} is already {api_key.status_at(now)}.")
+    api_key.revoked_at = now
+    api_key.revoked_by = revoked_by
+    api_key.status = ApiKey.Status.REVOKED
+    api_key.save(update_fields=["revoked_at", "revoked_by", "status"])
+    _audit(
+        company_id=api_key.integration.company_id,
+        action=AuditEvent.Action.KEY_REVOKED,
+        api_key=api_key,
+        actor=revoked_by,
+        ip_address=ip_address,
+        now=now,
+    )
+    return api_key
+
+
+@transaction.atomic
+def api_key_expire(*, api_key_id: int, now: datetime | None = None) -> bool:
+    """Record that a key's grace period has ended. Idempotent.
+
+    Returns True when this call recorded the expiry; False when the key is gone, revoked,
+    already recorded as expired, or not yet due.
+    """
+    now = now or timezone.now()
+    api_key = (
+        ApiKey.objects.select_for_update()
+        .select_related("integration")
+        .filter(pk=api_key_id, status=ApiKey.Status.EXPIRING, expires_at__lte=now)
+        .first()
+    )
+    if api_key is None:
+        return False
+    api_key.status = ApiKey.Status.EXPIRED
+    api_key.save(update_fields=["status"])
+    _audit(
+        company_id=api_key.integration.company_id,
+        action=AuditEvent.Action.KEY_EXPIRED,
+        api_key=api_key,
+        actor=None,
+        ip_address=None,
+        now=now,
+    )
+    return True
+
+
+def api_keys_expire_due(*, now: datetime | None = None) -> int:
+    """Record every key whose deadline has passed; returns how many were recorded."""
+    now = now or timezone.now()
+    due_ids = ApiKey.objects.filter(status=ApiKey.Status.EXPIRING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    return sum(api_key_expire(api_key_id=key_id, now=now) for key_id in list(due_ids))
+
+
+@sensitive_variables("raw")
+def api_key_authenticate(*, raw: str, now: datetime | None = None) -> ApiKeyAuthentication:
+    """Check a bearer key by its format, one indexed lookup and the clock.
+
+    The digest is compared in constant time. Revoked and past-deadline keys are refused
+    whatever status the expiry task has recorded. `last_used_at` is written at most once per
+    QA_KEY_LAST_USED_RESOLUTION, by a conditional UPDATE (no write on most requests).
+    """
+    parsed = api_key_format.parse_key(raw)
+    if parsed is None:
+        return ApiKeyAuthentication(api_key=None, rejection=KeyRejection.MALFORMED)
+    api_key = (
+        ApiKey.objects.select_related("integration").filter(public_id=parsed.public_id).first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, key_digest(parsed.plaintext)):
+        return ApiKeyAuthentication(api_key=None, rejection=KeyRejection.UNKNOWN)
+
+    now = now or timezone.now()
+    status = api_key.status_at(now)
+    if status == ApiKey.Status.REVOKED:
+        return ApiKeyAuthentication(api_key=api_key, rejection=KeyRejection.REVOKED)
+    if status == ApiKey.Status.EXPIRED:
+        return ApiKeyAuthentication(api_key=api_key, rejection=KeyRejection.EXPIRED)
+
+    stale_before = now - settings.QA_KEY_LAST_USED_RESOLUTION
+    if api_key.last_used_at is None or api_key.last_used_at <= stale_before:
+        ApiKey.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before), pk=api_key.pk
+        ).update(last_used_at=now)
+        api_key.last_used_at = now
+    return ApiKeyAuthentication(api_key=api_key, rejection=None)
+
+
+def authenticate_api_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
+    """The accepted key for a bearer value, or None."""
+    result = api_key_authenticate(raw=raw, now=now)
+    return result.api_key if result.is_accepted else None

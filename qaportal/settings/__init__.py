@@ -1,0 +1,1 @@
+"""Settings: `base` (env-driven), `dev` (embedded defaults), `production`, `test`."""

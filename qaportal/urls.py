@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path(f"{settings.SCIM_BASE_PATH}/", include("scim.urls", namespace="scim")),
+    path("settings/", include("integrations.urls", namespace="integrations")),
+    path("", include("qaportal.accounts.urls", namespace="accounts")),
+]
