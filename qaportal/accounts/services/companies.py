@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from .models import Company, User
+from ..models import Company, User
 
 
 @transaction.atomic
