@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from qaportal.accounts.dashboard import dashboard_section_register
+
+        from .dashboard import dashboard_context
+
+        dashboard_section_register(
+            slot="alerts",
+            template_name="integrations/_dashboard_alerts.html",
+            get_context=dashboard_context,
+        )
+        dashboard_section_register(
+            slot="main",
+            template_name="integrations/_dashboard_integrations.html",
+            get_context=dashboard_context,
+        )

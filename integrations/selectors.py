@@ -1,6 +1,9 @@
 """Reads of the integrations app. Every function takes the company and filters on it in SQL."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from qaportal.accounts.models import Company
 
@@ -30,3 +33,57 @@ def audit_event_list(*, company: Company) -> QuerySet[AuditEvent]:
         .select_related("actor")
         .order_by("-created_at", "-id")
     )
+
+
+@dataclass(frozen=True)
+class IntegrationOverview:
+    """Where an integration stands: its current key and the older keys still in grace."""
+
+    class State:
+        NOT_CONNECTED = "not_connected"
+        ACTIVE = "active"
+        EXPIRING = "expiring"
+
+    integration: Integration
+    current_key: ApiKey | None = None
+    expiring_keys: list[ApiKey] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.expiring_keys:
+            return self.State.EXPIRING
+        if self.current_key is not None:
+            return self.State.ACTIVE
+        return self.State.NOT_CONNECTED
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        return self.expiring_keys[0].expires_at if self.expiring_keys else None
+
+
+def integration_overview_list(*, company: Company, now: datetime) -> list[IntegrationOverview]:
+    """The company's integrations with their usable (active or in-grace) keys, by the clock.
+
+    Two queries whatever the number of integrations and of keys ever generated: revoked and
+    expired keys are filtered out in SQL.
+    """
+    usable_keys = (
+        api_key_list(company=company)
+        .filter(revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
+    current: dict[int, ApiKey] = {}
+    expiring: dict[int, list[ApiKey]] = {}
+    for key in usable_keys:  # newest first
+        if key.expires_at is None:
+            current.setdefault(key.integration_id, key)
+        else:
+            expiring.setdefault(key.integration_id, []).append(key)
+    return [
+        IntegrationOverview(
+            integration=integration,
+            current_key=current.get(integration.pk),
+            expiring_keys=sorted(expiring.get(integration.pk, []), key=lambda k: k.expires_at),
+        )
+        for integration in integration_list(company=company)
+    ]

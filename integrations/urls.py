@@ -1,2 +1,24 @@
+from django.urls import path
+
+from . import views
+
 app_name = "integrations"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.SettingsView.as_view(), name="settings"),
+    path("integrations/", views.IntegrationListView.as_view(), name="integration_list"),
+    path(
+        "integrations/<slug:provider>/",
+        views.IntegrationDetailView.as_view(),
+        name="integration_detail",
+    ),
+    path(
+        "integrations/<slug:provider>/keys/",
+        views.ApiKeyGenerateView.as_view(),
+        name="api_key_generate",
+    ),
+    path(
+        "integrations/<slug:provider>/keys/<int:key_id>/revoke/",
+        views.ApiKeyRevokeView.as_view(),
+        name="api_key_revoke",
+    ),
+]

@@ -5,3 +5,7 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from .base import *  # noqa: F403
+
+# Static files come from the finders while developing (no collectstatic needed).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
