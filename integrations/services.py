@@ -16,7 +16,7 @@ from qaportal.accounts.models import Company, User
 
 from . import api_key_format
 from .exceptions import ApiKeyNotRevocable
-from .models import ApiKey, AuditEvent, Integration
+from .models import ApiKey, AuditEvent, Integration, ProvisioningEvent
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,11 @@ def api_key_generate(
     if superseded:
         schedule = [(key.pk, deadline) for key in superseded]
         transaction.on_commit(lambda: _schedule_expiry(schedule))
+        # Imported here: notifications imports the tasks, which import this module.
+        from .notifications import api_key_grace_notices_enqueue
+
+        superseded_ids = [key.pk for key in superseded]
+        transaction.on_commit(lambda: api_key_grace_notices_enqueue(api_key_ids=superseded_ids))
     return GeneratedApiKey(api_key=api_key, plaintext=plaintext)
 
 
@@ -232,7 +237,7 @@ def api_keys_expire_due(*, now: datetime | None = None) -> int:
     return sum(api_key_expire(api_key_id=key_id, now=now) for key_id in list(due_ids))
 
 
-@sensitive_variables("raw")
+@sensitive_variables("raw", "parsed")
 def api_key_authenticate(*, raw: str, now: datetime | None = None) -> ApiKeyAuthentication:
     """Check a bearer key by its format, one indexed lookup and the clock.
 
@@ -269,3 +274,55 @@ def authenticate_api_key(raw: str, *, now: datetime | None = None) -> ApiKey | N
     """The accepted key for a bearer value, or None."""
     result = api_key_authenticate(raw=raw, now=now)
     return result.api_key if result.is_accepted else None
+
+
+# --- The activity log of SCIM requests ---
+
+
+def _clip(value: str, field: str) -> str:
+    # Request data is logged as it came, minus NUL (which PostgreSQL text cannot hold).
+    value = value.replace("\x00", "")
+    max_length = ProvisioningEvent._meta.get_field(field).max_length
+    return value[:max_length] if max_length else value
+
+
+def provisioning_event_record(
+    *,
+    company_id: int | None,
+    api_key_id: int | None,
+    method: str,
+    path: str,
+    operation: str,
+    status_code: int,
+    outcome: str,
+    resource_type: str = "",
+    resource_id: str = "",
+    resource_name: str = "",
+    scim_type: str = "",
+    detail: str = "",
+    duration_ms: int = 0,
+    now: datetime | None = None,
+) -> ProvisioningEvent:
+    """Store one SCIM request of the activity log (one INSERT, no transaction of its own).
+
+    `company_id` is the key's company whenever the key was found, even when it was refused
+    (revoked or expired), so the admin sees that Entra still uses an old key. Callers pass
+    the path without its query string and never a header or a key; values longer than their
+    column are cut, so logging never fails on a long userName.
+    """
+    return ProvisioningEvent.objects.create(
+        company_id=company_id,
+        api_key_id=api_key_id,
+        method=_clip(method, "method"),
+        path=_clip(path, "path"),
+        operation=_clip(operation, "operation"),
+        resource_type=_clip(resource_type, "resource_type"),
+        resource_id=_clip(resource_id, "resource_id"),
+        resource_name=_clip(resource_name, "resource_name"),
+        status_code=status_code,
+        outcome=outcome,
+        scim_type=_clip(scim_type, "scim_type"),
+        detail=_clip(detail, "detail"),
+        duration_ms=max(duration_ms, 0),
+        created_at=now or timezone.now(),
+    )

@@ -6,5 +6,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(f"{settings.SCIM_BASE_PATH}/", include("scim.urls", namespace="scim")),
     path("settings/", include("integrations.urls", namespace="integrations")),
+    path("api/", include("integrations.api_urls", namespace="api")),
     path("", include("qaportal.accounts.urls", namespace="accounts")),
 ]

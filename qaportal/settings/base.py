@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -36,7 +37,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's assets, served by whitenoise from this package (no CDN).
+    "drf_spectacular_sidecar",
     "django_scim",
+    # Sign-in lockout (AccessAttempt tables) and the Content-Security-Policy header.
+    "axes",
+    "csp",
     "qaportal.accounts",
     "integrations",
     "scim",
@@ -51,6 +58,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The axes backend refuses a locked-out (IP, email) pair before ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "qaportal.urls"
@@ -132,20 +148,73 @@ if not DEBUG and not SECURE_SSL_REDIRECT:
     # Plain HTTP on localhost (benchmarks): the deploy check's W008 is an explicit choice here.
     SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
+# Content-Security-Policy (django-csp 4.x format). The templates load static JS and CSS only
+# (no inline script, style attribute or event handler), so nothing needs 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sign-in lockout (django-axes): an (IP, email) pair is locked after AXES_FAILURE_LIMIT wrong
+# passwords for AXES_COOLOFF_TIME. Locking the pair, not the email alone, means an attacker
+# cannot lock a real admin out from elsewhere; not the IP alone, so one office NAT is not
+# locked out by one person's typos.
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_FAILURE_LIMIT = env.int("QA_SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("QA_SIGN_IN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# A portal page (templates/accounts/locked_out.html), 429 with Retry-After.
+AXES_LOCKOUT_CALLABLE = "qaportal.accounts.views.sign_in_locked_out"
+# The sign-in form's email field is named "username" (Django's AuthenticationForm). Emails are
+# compared lower-cased, so "Admin@X" and "admin@x" count as one email.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "qaportal.accounts.mixins.sign_in_email_from_credentials"
+# REMOTE_ADDR, or with QA_TRUSTED_PROXY_HOPS the address our outermost proxy saw: the rest of
+# X-Forwarded-For is client-controlled, and a spoofable IP would let an attacker dodge the lockout.
+AXES_CLIENT_IP_CALLABLE = "qaportal.accounts.mixins.client_ip_address"
+# How many reverse proxies of this deployment append to X-Forwarded-For (0: none, use
+# REMOTE_ADDR). Behind one proxy, 1; otherwise every client looks like the proxy's address.
+QA_TRUSTED_PROXY_HOPS = env.int("QA_TRUSTED_PROXY_HOPS", default=0)
+
+# Generating or revoking an API key needs a password entry no older than this.
+QA_REAUTH_MAX_AGE = timedelta(minutes=env.int("QA_REAUTH_MAX_AGE_MINUTES", default=15))
+
 # --- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server. ---
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        # Expiry tasks wait in a worker until their eta (up to the grace period). Redis hands
+        # an unacknowledged message to another worker after visibility_timeout, so it must
+        # outlast the longest eta, or every waiting task is duplicated each hour.
+        "visibility_timeout": env.int("QA_KEY_GRACE_PERIOD", default=8 * 60 * 60) + 60 * 60,
+        # A hung Redis must not hang the request that generates a key: publishing gives up
+        # after a few seconds and the beat sweep records the expiry later.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 3,
+    }
 else:
+    # kombu's filesystem transport: one folder of message files, shared by the web process,
+    # the worker and beat on one machine. qaportal/celery.py creates the folders.
     _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_URL = "filesystem://"
+    # The host part means nothing to this transport; naming one keeps kombu from warning.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        "control_folder": str(VAR_DIR / "celery-control"),
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "store_processed": False,
     }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -159,17 +228,49 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.api_keys_expire_due",
         "schedule": 60.0,
     },
+    # Grace-period emails whose on-commit task was lost, and the "expires within the hour"
+    # emails: both claimed by conditional UPDATEs, so overlapping runs send each mail once.
+    "send-due-api-key-notices": {
+        "task": "integrations.tasks.api_key_notices_send_due",
+        "schedule": 60.0,
+    },
+    "prune-provisioning-activity": {
+        "task": "integrations.tasks.provisioning_events_prune",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 
+# --- Email: the console by default (make run); EMAIL_URL (smtp+tls://user:pass@host:587)
+# configures a real server, read by django-environ. ---
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+# Emails are sent by Celery tasks; a hung mail server must not hold a worker forever.
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="QA Portal <noreply@qa.local>")
 
 # --- QA Portal settings (read inside functions, not at import) ---
 QA_KEY_GRACE_PERIOD = timedelta(seconds=env.int("QA_KEY_GRACE_PERIOD", default=8 * 60 * 60))
 # How often last_used_at may be written per key: no write per request.
 QA_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Admins are emailed this long before an expiring key's deadline.
+QA_KEY_FINAL_NOTICE_BEFORE = timedelta(hours=1)
+# At most one "Entra still uses an expired/revoked key" email per key per this interval.
+QA_KEY_REJECTED_USE_NOTICE_INTERVAL = timedelta(days=1)
+# The portal's public address, for links in emails (sent by workers, outside any request).
+QA_PORTAL_URL = env.str("QA_PORTAL_URL", default="http://localhost:8000").rstrip("/")
+# Provisioning activity older than this is pruned nightly, in batches of this many rows.
+QA_ACTIVITY_RETENTION_DAYS = env.int("QA_ACTIVITY_RETENTION_DAYS", default=90)
+QA_ACTIVITY_RETENTION_BATCH_SIZE = env.int("QA_ACTIVITY_RETENTION_BATCH_SIZE", default=5000)
+# SCIM rate limits (scim/throttle.py), kept in Redis when REDIS_URL is set, else per process.
+# Requests/second per API key, with bursts of twice that; 0 turns it off (load benchmarks).
+# Entra needs at least 25 requests/second per tenant (ENTRA.md §8).
+QA_SCIM_RATE_LIMIT = env.float("QA_SCIM_RATE_LIMIT", default=50)
+# Failed bearer attempts (no key, not a key, unknown key) per client IP per minute before 429;
+# 0 turns it off.
+QA_SCIM_AUTH_FAILURE_LIMIT = env.int("QA_SCIM_AUTH_FAILURE_LIMIT", default=20)
 
 # --- SCIM (django-scim2 reads this dict once, at import) ---
 SCIM_BASE_PATH = "webhooks/ad/v1/scim"
@@ -185,6 +286,18 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="QA Portal SCIM"',
+    # Hooks: bearer keys from integrations, tenant scoping in SQL, Entra's dialects (scim/).
+    "AUTH_CHECK_MIDDLEWARE": "scim.middleware.ScimBearerAuthMiddleware",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.hooks.get_extra_model_filter_kwargs_getter",
+    "BASE_LOCATION_GETTER": "scim.hooks.base_location_getter",
+    "USER_FILTER_PARSER": "scim.filters.UserFilterQuery",
+    "GROUP_FILTER_PARSER": "scim.filters.GroupFilterQuery",
+    "USER_ADAPTER": "scim.adapters.ScimUser",
+    "GROUP_ADAPTER": "scim.adapters.ScimGroup",
+    # import_from_string splits on the last dot: module qaportal.accounts.models, class Group.
+    "GROUP_MODEL": "qaportal.accounts.models.Group",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "scim.discovery.ServiceProviderConfig",
+    "SCHEMAS_GETTER": "scim.discovery.schemas_getter",
 }
 
 REST_FRAMEWORK = {
@@ -192,6 +305,29 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Each list endpoint names its cursor pagination (integrations/api.py): a default class
+    # here would be imported while DRF itself loads, and that module imports drf_spectacular.
+    "EXCEPTION_HANDLER": "integrations.api.api_exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "QA Portal admin API",
+    "DESCRIPTION": "Automation for company admins: the Microsoft Entra ID integration, its API "
+    "keys, the provisioning activity log and the provisioned users and groups. Signed-in "
+    "sessions only (send the csrftoken cookie back as X-CSRFToken on POST); SCIM API keys "
+    "are refused here.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The schema describes endpoints, never data; any signed-in user may read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

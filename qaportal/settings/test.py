@@ -20,3 +20,7 @@ STORAGES = {
 # Static files come from the finders (no collectstatic in tests).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Suites drive SCIM far faster than Entra and share one Redis and one client IP: the limits are
+# off unless a test turns them on (tests/scim_hardening/test_rate_limit.py does).
+QA_SCIM_RATE_LIMIT = 0
+QA_SCIM_AUTH_FAILURE_LIMIT = 0

@@ -1,0 +1,151 @@
+"""Writes of provisioned users (learners): one function per use case.
+
+Creating and updating a user is one SQL statement (an INSERT with the scim_id, or one UPDATE of
+the changed columns), atomic on its own: no BEGIN/COMMIT round trips are added for it, which
+keeps a SCIM PATCH of any number of operations within its query budget. Inside a caller's
+transaction the statement gets a savepoint, so a uniqueness error leaves that transaction
+usable.
+"""
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..exceptions import InvalidManager, InvalidProfile, UserNameTaken
+from ..models import User
+
+USER_NAME_CONSTRAINT = "accounts_user_company_user_name_ci_uniq"
+
+# Fields a provisioning client may write; work_email is derived from emails here.
+PROFILE_FIELDS = frozenset(
+    {
+        "user_name",
+        "external_id",
+        "is_active",
+        "given_name",
+        "family_name",
+        "formatted_name",
+        "display_name",
+        "nick_name",
+        "title",
+        "emails",
+        "phone_numbers",
+        "addresses",
+        "employee_number",
+        "department",
+        "manager",
+    }
+)
+
+
+def work_email_of(emails: list) -> str:
+    """The value of the first email whose type is "work" (any case), else ""."""
+    for item in emails or []:
+        if isinstance(item, dict) and str(item.get("type", "")).lower() == "work":
+            return str(item.get("value") or "")
+    return ""
+
+
+def _check(*, user: User, changes: Mapping[str, Any]) -> None:
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    if "user_name" in changes and not (changes["user_name"] or "").strip():
+        raise InvalidProfile("userName is required and cannot be empty.")
+    manager = changes.get("manager")
+    if manager is not None and (
+        manager.company_id != user.company_id or (user.pk and manager.pk == user.pk)
+    ):
+        raise InvalidManager("The manager must be another user of the same company.")
+
+
+def single_statement() -> AbstractContextManager:
+    """A savepoint when called inside a transaction; nothing otherwise (see module docstring)."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+
+
+def _is_user_name_conflict(exc: IntegrityError) -> bool:
+    return USER_NAME_CONSTRAINT in str(exc)
+
+
+def user_provision(*, company_id: int, profile: Mapping[str, Any]) -> User:
+    """Create a learner of the company from SCIM attributes (one INSERT, scim_id included).
+
+    `profile` holds PROFILE_FIELDS; `user_name` is required. The learner has no password
+    and signs in through the company's SSO. Raises UserNameTaken when the company already
+    has the userName (case-insensitively; other companies do not count), InvalidProfile or
+    InvalidManager for values the model cannot hold.
+    """
+    user = User(company_id=company_id, role=User.Role.LEARNER, email=None)
+    _check(user=user, changes=profile)
+    if "user_name" not in profile:
+        raise InvalidProfile("userName is required.")
+    for field, value in profile.items():
+        setattr(user, field, value)
+    user.work_email = work_email_of(user.emails)
+    user.set_unusable_password()
+    try:
+        with single_statement():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        if _is_user_name_conflict(exc):
+            raise UserNameTaken(user.user_name or "") from None
+        raise
+    return user
+
+
+def user_update(*, user: User, changes: Mapping[str, Any]) -> list[str]:
+    """Apply profile changes to a learner with one UPDATE of the changed columns only.
+
+    Returns the changed field names; an empty list means nothing was written (a no-op PATCH).
+    Deactivation (`is_active` False) keeps the account and its history, and stops sign-in;
+    reactivation restores the same account. Raises UserNameTaken, InvalidProfile or
+    InvalidManager, leaving the row unchanged.
+    """
+    _check(user=user, changes=changes)
+    changed = []
+    for field, value in changes.items():
+        current = user.manager_id if field == "manager" else getattr(user, field)
+        new = value.pk if field == "manager" and value is not None else value
+        if current != new:
+            setattr(user, field, value)
+            changed.append(field)
+    if "emails" in changed:
+        work_email = work_email_of(user.emails)
+        if work_email != user.work_email:
+            user.work_email = work_email
+            changed.append("work_email")
+    if not changed:
+        return []
+    user.updated_at = timezone.now()
+    try:
+        with single_statement():
+            user.save(update_fields=[*changed, "updated_at"])
+    except IntegrityError as exc:
+        if _is_user_name_conflict(exc):
+            raise UserNameTaken(user.user_name or "") from None
+        raise
+    return changed
+
+
+def user_deactivate(*, user: User) -> bool:
+    """Deactivate a learner (Entra's soft delete). Idempotent; True when it changed."""
+    return bool(user_update(user=user, changes={"is_active": False}))
+
+
+def user_reactivate(*, user: User) -> bool:
+    """Reactivate the same learner account. Idempotent; True when it changed."""
+    return bool(user_update(user=user, changes={"is_active": True}))
+
+
+@transaction.atomic(savepoint=False)
+def user_delete(*, user: User) -> None:
+    """Delete a learner for good (Entra's hard delete).
+
+    Team memberships go with the user; reports keep their rows with no manager. The userName
+    is free again in the company afterwards.
+    """
+    user.delete()

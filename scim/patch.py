@@ -1,0 +1,166 @@
+"""PATCH requests in both Microsoft Entra ID dialects, normalised before anything is applied.
+
+ENTRA.md §4-§6 and §12: ops in any case (`Replace`, `replace`); path-less value objects with
+dotted (`name.givenName`) and URN-qualified keys, expanded into one operation per path;
+filtered paths (`emails[type eq "work"].value`, `members[value eq "…"]`); attribute names in
+any case. Booleans and the manager are coerced by the adapters, which know the attributes.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .constants import ENTERPRISE_USER_URN, GROUP_URN, PATCH_OP_URN, USER_URN
+from .errors import InvalidPath, InvalidSyntax, NoTarget
+
+KNOWN_URNS = (ENTERPRISE_USER_URN.lower(), USER_URN.lower(), GROUP_URN.lower())
+_ATTR = r"[A-Za-z$][\w$-]*"
+_REST = re.compile(rf"^(?P<attr>{_ATTR})(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>{_ATTR}))?$", re.S)
+_FILTER = re.compile(rf'^\s*(?P<attr>{_ATTR})\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*$', re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A PATCH path, lower-cased where SCIM is case-insensitive (RFC 7643 §2.1)."""
+
+    attribute: str  # "" when the path is an extension URN alone
+    urn: str | None = None
+    filter_attribute: str | None = None  # [type eq "work"] -> ("type", "work")
+    filter_value: str | None = None
+    sub_attribute: str | None = None
+    raw: str = ""
+
+    @property
+    def has_filter(self) -> bool:
+        return self.filter_attribute is not None
+
+
+@dataclass(frozen=True)
+class Operation:
+    op: str  # add | replace | remove
+    path: Path | None
+    value: Any
+
+
+def parse_path(raw: str) -> Path:
+    """Parse `[urn:]attr[filter][.sub]`; raises InvalidPath for anything else."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidPath("The path must be a non-empty string.")
+    text = raw.strip()
+    urn = None
+    if text.lower().startswith("urn:"):
+        lowered = text.lower()
+        known = next((u for u in KNOWN_URNS if lowered == u or lowered.startswith(u + ":")), None)
+        if known is not None:
+            urn, text = known, text[len(known) + 1 :]
+        else:
+            head = text.split("[", 1)[0]
+            if ":" not in head:
+                raise InvalidPath(f"Invalid path '{raw}'.")
+            urn_part, _, _ = head.rpartition(":")
+            urn, text = urn_part.lower(), text[len(urn_part) + 1 :]
+        if not text:
+            return Path(attribute="", urn=urn, raw=raw)
+    match = _REST.match(text)
+    if match is None:
+        raise InvalidPath(f"Invalid path '{raw}'.")
+    filter_attribute = filter_value = None
+    if match.group("filter") is not None:
+        value_filter = _FILTER.match(match.group("filter"))
+        if value_filter is None:
+            raise InvalidPath(f"Only [attribute eq \"value\"] filters are supported: '{raw}'.")
+        filter_attribute = value_filter.group("attr").lower()
+        filter_value = json.loads(value_filter.group("value"))
+    sub = match.group("sub")
+    return Path(
+        attribute=match.group("attr").lower(),
+        urn=urn,
+        filter_attribute=filter_attribute,
+        filter_value=filter_value,
+        sub_attribute=sub.lower() if sub else None,
+        raw=raw,
+    )
+
+
+def _get(mapping: dict, key: str) -> Any:
+    """A member of a JSON object by case-insensitive key (Entra and Postman vary the case)."""
+    for name, value in mapping.items():
+        if isinstance(name, str) and name.lower() == key:
+            return value
+    return None
+
+
+def expand_value_object(op: str, value: dict) -> list[Operation]:
+    """One operation per key of a path-less value object (the aadOptscim062020 dialect).
+
+    Keys are paths: `name.givenName`, `urn:…:enterprise:2.0:User:employeeNumber`; an extension
+    URN key holding an object stands for each of its members.
+    """
+    operations = []
+    for key, member in value.items():
+        path = parse_path(key)
+        if path.attribute == "" and path.urn:
+            if not isinstance(member, dict):
+                raise InvalidSyntax(f"'{key}' must hold an object.")
+            operations += [
+                Operation(op, parse_path(f"{path.urn}:{name}"), inner)
+                for name, inner in member.items()
+            ]
+        else:
+            operations.append(Operation(op, path, member))
+    return operations
+
+
+def normalize_patch(body: Any) -> list[Operation]:
+    """The operations of a PatchOp body, in order, path-less objects expanded.
+
+    Raises InvalidSyntax for a body that is not a PatchOp, NoTarget for a remove without a
+    path (RFC 7644 §3.5.2.2), InvalidPath for a path this server cannot parse.
+    """
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The body must be a JSON object.")
+    schemas = _get(body, "schemas")
+    if schemas is not None and (
+        not isinstance(schemas, list)
+        or PATCH_OP_URN.lower() not in [str(s).lower() for s in schemas]
+    ):
+        raise InvalidSyntax(f"A PATCH body must list the schema {PATCH_OP_URN}.")
+    raw_operations = _get(body, "operations")
+    if not isinstance(raw_operations, list) or not raw_operations:
+        raise InvalidSyntax("A PATCH body needs a non-empty Operations array.")
+    operations: list[Operation] = []
+    for raw in raw_operations:
+        if not isinstance(raw, dict):
+            raise InvalidSyntax("Each operation must be a JSON object.")
+        op = str(_get(raw, "op") or "").lower()
+        if op not in ("add", "replace", "remove"):
+            raise InvalidSyntax(
+                f"Unknown PATCH op '{_get(raw, 'op')}'; use add, replace or remove."
+            )
+        raw_path = _get(raw, "path")
+        value = _get(raw, "value")
+        if raw_path in (None, ""):
+            if op == "remove":
+                raise NoTarget("A remove operation needs a path.")
+            if not isinstance(value, dict):
+                raise InvalidSyntax(f"A path-less {op} needs an object value.")
+            operations += expand_value_object(op, value)
+            continue
+        path = parse_path(raw_path)
+        if path.attribute == "" and path.urn and op != "remove":
+            if not isinstance(value, dict):
+                raise InvalidSyntax(f"'{raw_path}' needs an object value.")
+            operations += expand_value_object(op, {path.urn: value})
+            continue
+        operations.append(Operation(op, path, value))
+    return operations
+
+
+def coerce_boolean(value: Any) -> bool | None:
+    """True/False from JSON booleans or Entra's strings "True"/"False" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return None

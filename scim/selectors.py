@@ -1,0 +1,183 @@
+"""SCIM-side reads. Every function takes the company and filters on it in SQL.
+
+A resource is read with one query: the user's groups (or the group's members) come from a
+correlated JSON aggregate and the manager's id from a join, so lists have no N+1; list pages
+use LIMIT/OFFSET and a SQL COUNT only when the page cannot tell the total.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import JSONObject
+
+from qaportal.accounts.models import Group, GroupMembership, User
+
+
+class JSONArrayAgg(Aggregate):
+    """JSON array of the aggregated values: JSONB_AGG on PostgreSQL, JSON_GROUP_ARRAY on SQLite."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+def user_scope(*, company_id: int) -> dict:
+    """Who SCIM sees: the company's learners (admins and staff are not provisioned)."""
+    return {"company_id": company_id, "role": User.Role.LEARNER}
+
+
+def group_scope(*, company_id: int) -> dict:
+    return {"company_id": company_id}
+
+
+def parse_scim_id(value: object) -> uuid.UUID | None:
+    """The UUID of a SCIM id, or None for anything that cannot be one of our ids."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _groups_of_user() -> Subquery:
+    return Subquery(
+        GroupMembership.objects.filter(user_id=OuterRef("pk"))
+        .values("user_id")
+        .annotate(
+            items=JSONArrayAgg(
+                JSONObject(value=F("group__scim_id"), display=F("group__display_name"))
+            )
+        )
+        .values("items"),
+        output_field=JSONField(),
+    )
+
+
+def _members_of_group() -> Subquery:
+    return Subquery(
+        GroupMembership.objects.filter(group_id=OuterRef("pk"))
+        .values("group_id")
+        .annotate(
+            items=JSONArrayAgg(
+                JSONObject(
+                    value=F("user__scim_id"),
+                    userName=F("user__user_name"),
+                    displayName=F("user__display_name"),
+                )
+            )
+        )
+        .values("items"),
+        output_field=JSONField(),
+    )
+
+
+def user_queryset(*, company_id: int, with_groups: bool = True) -> QuerySet[User]:
+    """The company's SCIM users, with `manager_scim_id` and (optionally) `scim_groups`."""
+    users = User.objects.filter(**user_scope(company_id=company_id)).annotate(
+        manager_scim_id=F("manager__scim_id")
+    )
+    if with_groups:
+        users = users.annotate(scim_groups=_groups_of_user())
+    return users
+
+
+def user_get(
+    *,
+    company_id: int,
+    scim_id: str,
+    with_groups: bool = True,
+    manager_scim_id: str | None = None,
+    for_update: bool = False,
+) -> User | None:
+    """One SCIM user of the company by id; None for another company's user or a bad id.
+
+    With `manager_scim_id`, the same query also looks that id up among the company's users,
+    as `requested_manager_pk` (None when it is not one), so a PATCH that sets the manager
+    needs no second read. `for_update` (inside a transaction) locks the user's row, so a
+    membership added concurrently is either committed before deletion collects it, or fails
+    its foreign key check after the user is gone.
+    """
+    parsed = parse_scim_id(scim_id)
+    if parsed is None:
+        return None
+    users = user_queryset(company_id=company_id, with_groups=with_groups)
+    if for_update:
+        users = users.select_for_update(of=("self",))
+    if manager_scim_id is not None:
+        manager = parse_scim_id(manager_scim_id)
+        candidates = User.objects.filter(**user_scope(company_id=company_id), scim_id=manager)
+        users = users.annotate(
+            requested_manager_pk=Subquery(candidates.values("pk")[:1])
+            if manager is not None
+            else Value(None, output_field=BigIntegerField())
+        )
+    return users.filter(scim_id=parsed).first()
+
+
+def users_by_scim_ids(*, company_id: int, scim_ids: Iterable[str]) -> dict[str, User]:
+    """The company's users among `scim_ids`, keyed by canonical id; one query."""
+    parsed = {parse_scim_id(value) for value in scim_ids} - {None}
+    if not parsed:
+        return {}
+    users = (
+        User.objects.filter(**user_scope(company_id=company_id), scim_id__in=parsed)
+        .only("pk", "company_id", "scim_id", "user_name", "display_name")
+        .order_by()
+    )
+    return {str(user.scim_id): user for user in users}
+
+
+def group_queryset(*, company_id: int, with_members: bool = True) -> QuerySet[Group]:
+    """The company's teams, with `scim_members` unless members are not wanted."""
+    groups = Group.objects.filter(**group_scope(company_id=company_id))
+    if with_members:
+        groups = groups.annotate(scim_members=_members_of_group())
+    return groups
+
+
+def group_get(
+    *, company_id: int, scim_id: str, with_members: bool = True, for_update: bool = False
+) -> Group | None:
+    """One team of the company by SCIM id; None for another company's team or a bad id.
+
+    `for_update` (inside a transaction) locks the team's row until it ends, so concurrent
+    changes and deletion of one team run one after the other: a member added by a PATCH is
+    never left behind by a DELETE that collected the memberships before it.
+    """
+    parsed = parse_scim_id(scim_id)
+    if parsed is None:
+        return None
+    groups = group_queryset(company_id=company_id, with_members=with_members)
+    if for_update:
+        groups = groups.select_for_update(of=("self",))
+    return groups.filter(scim_id=parsed).first()
+
+
+def page(queryset: QuerySet, *, condition: Q | None, start: int, count: int) -> tuple[list, int]:
+    """One page in a stable order (by id) with LIMIT/OFFSET, and the number of matches.
+
+    The total is a SQL COUNT, skipped when the page itself shows where the matches end (a
+    filter lookup's 0 or 1 results costs one query). COUNT(*) OVER () on the page query was
+    measured 3x slower at 30,000 users: the window makes PostgreSQL read every row.
+    """
+    if condition is not None:
+        queryset = queryset.filter(condition)
+    queryset = queryset.order_by("id")
+    if count == 0:
+        return [], queryset.count()
+    rows = list(queryset[start - 1 : start - 1 + count])
+    if len(rows) < count and (rows or start == 1):
+        return rows, start - 1 + len(rows)
+    return rows, queryset.count()

@@ -1,0 +1,158 @@
+"""Every SCIM request is one ProvisioningEvent, rejected ones included (issue 3 item 8)."""
+
+from django.forms.models import model_to_dict
+
+from integrations.models import ProvisioningEvent
+from integrations.services import api_key_revoke
+from tests.scim.conftest import BASE, ScimClient
+
+
+def only_event():
+    assert ProvisioningEvent.objects.count() == 1
+    event = ProvisioningEvent.objects.get()
+    return event, model_to_dict(event, exclude=["id", "created_at", "duration_ms"])
+
+
+def test_a_create_is_logged(scim_client, company, generated_key):
+    response = scim_client.post_json(
+        f"{BASE}/Users?aadOptscim062020", {"userName": "alice@contoso.com"}
+    )
+    event, row = only_event()
+    assert row == {
+        "company": company.pk,
+        "api_key": generated_key.api_key.pk,
+        "method": "POST",
+        "path": f"{BASE}/Users",
+        "operation": "create_user",
+        "resource_type": "User",
+        "resource_id": response.json()["id"],
+        "resource_name": "alice@contoso.com",
+        "status_code": 201,
+        "outcome": "success",
+        "scim_type": "",
+        "detail": "",
+    }
+    assert event.duration_ms >= 0
+
+
+def test_a_filter_lookup_is_logged_with_the_matched_name_and_no_query(scim_client):
+    scim_client.get(f"{BASE}/Users?filter=userName+eq+%22bob@contoso.com%22")
+    _, row = only_event()
+    assert (row["operation"], row["path"], row["resource_name"], row["outcome"]) == (
+        "filter_users",
+        f"{BASE}/Users",
+        "bob@contoso.com",
+        "success",
+    )
+
+
+def test_deactivation_and_reactivation_are_named(scim_client, learner):
+    url = f"{BASE}/Users/{learner.scim_id}"
+    scim_client.patch_ops(url, {"op": "Replace", "path": "active", "value": "False"})
+    scim_client.patch_ops(url, {"op": "Replace", "path": "active", "value": "True"})
+    scim_client.patch_ops(url, {"op": "Replace", "path": "title", "value": "T"})
+    scim_client.delete(url)
+    rows = ProvisioningEvent.objects.order_by("id").values_list(
+        "operation", "resource_name", "detail"
+    )
+    assert list(rows) == [
+        ("deactivate_user", "alice@contoso.com", "Changed is_active"),
+        ("reactivate_user", "alice@contoso.com", "Changed is_active"),
+        ("update_user", "alice@contoso.com", "Changed title"),
+        ("delete_user", "alice@contoso.com", ""),
+    ]
+
+
+def test_member_changes_are_named_and_counted(scim_client, team, learner):
+    url = f"{BASE}/Groups/{team.scim_id}"
+    scim_client.patch_ops(
+        url, {"op": "Add", "path": "members", "value": [{"value": str(learner.scim_id)}]}
+    )
+    scim_client.patch_ops(
+        url, {"op": "Remove", "path": "members", "value": [{"value": str(learner.scim_id)}]}
+    )
+    scim_client.patch_ops(url, {"op": "Replace", "path": "displayName", "value": "Sales EMEA"})
+    rows = ProvisioningEvent.objects.order_by("id").values_list(
+        "operation", "resource_type", "resource_name", "detail"
+    )
+    assert list(rows) == [
+        ("add_members", "Group", "Sales", "1 members added"),
+        ("remove_members", "Group", "Sales", "1 members removed"),
+        ("update_group", "Group", "Sales EMEA", "Changed display_name"),
+    ]
+
+
+def test_failures_keep_the_scim_type_and_detail(scim_client, learner):
+    scim_client.post_json(f"{BASE}/Users", {"userName": "alice@contoso.com"})
+    _, row = only_event()
+    assert (row["status_code"], row["outcome"], row["scim_type"], row["detail"]) == (
+        409,
+        "failed",
+        "uniqueness",
+        "userName alice@contoso.com already exists.",
+    )
+
+
+def test_an_unknown_key_is_logged_without_a_company(db):
+    ScimClient(HTTP_AUTHORIZATION="Bearer qa_scim_nope").get(f"{BASE}/Users")
+    _, row = only_event()
+    assert (row["company"], row["api_key"], row["status_code"], row["outcome"]) == (
+        None,
+        None,
+        401,
+        "rejected_key",
+    )
+
+
+def test_a_revoked_key_is_logged_for_the_company_that_owned_it(generated_key, admin_user, company):
+    api_key_revoke(api_key=generated_key.api_key, revoked_by=admin_user)
+    ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}").get(f"{BASE}/Users")
+    _, row = only_event()
+    assert (row["company"], row["api_key"], row["outcome"], row["status_code"]) == (
+        company.pk,
+        generated_key.api_key.pk,
+        "rejected_key",
+        401,
+    )
+    assert "revoked" in row["detail"]
+
+
+def test_no_event_ever_holds_the_key_or_the_header(scim_client, generated_key, learner, caplog):
+    scim_client.get(f"{BASE}/Users?filter=userName+eq+%22alice@contoso.com%22")
+    scim_client.patch_ops(
+        f"{BASE}/Users/{learner.scim_id}", {"op": "Replace", "path": "active", "value": "False"}
+    )
+    ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}x").get(f"{BASE}/Users")
+    stored = " ".join(str(model_to_dict(e)) for e in ProvisioningEvent.objects.all())
+    assert ProvisioningEvent.objects.count() == 3
+    assert generated_key.plaintext not in stored
+    assert "Bearer" not in stored
+    assert generated_key.plaintext not in caplog.text
+
+
+def test_unknown_endpoints_and_discovery_are_logged(scim_client):
+    scim_client.get(f"{BASE}/Nope")
+    scim_client.get(f"{BASE}/Schemas")
+    rows = ProvisioningEvent.objects.order_by("id").values_list("operation", "status_code")
+    assert list(rows) == [("unsupported_endpoint", 404), ("get_schemas", 200)]
+
+
+def test_long_values_are_cut_to_fit(scim_client):
+    long_name = "x" * 300 + "@contoso.com"
+    scim_client.get(f"{BASE}/Users", {"filter": f'userName eq "{long_name}"'})
+    _, row = only_event()
+    assert row["resource_name"] == long_name[:256]
+
+
+def test_hostile_ids_are_logged_without_breaking_the_log(scim_client):
+    response = scim_client.get(f"{BASE}/Users/%00abc")
+    assert response.status_code == 404
+    _, row = only_event()
+    assert row["resource_id"] == "abc"
+
+
+def test_each_key_logs_for_its_own_company(scim_client, other_scim_client, company, other_company):
+    scim_client.get(f"{BASE}/Users")
+    other_scim_client.get(f"{BASE}/Groups")
+    rows = ProvisioningEvent.objects.order_by("id").values_list("company_id", "operation")
+    assert list(rows) == [(company.pk, "list_users"), (other_company.pk, "list_groups")]

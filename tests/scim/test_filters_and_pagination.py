@@ -1,0 +1,212 @@
+"""Filters, pagination and attribute projection on /Users (issue 3 item 5)."""
+
+import pytest
+
+from tests.factories import LearnerFactory
+from tests.scim.conftest import BASE, ENTERPRISE, LIST_RESPONSE
+
+
+@pytest.fixture
+def users(company):
+    people = []
+    for n in range(5):
+        people.append(
+            LearnerFactory(
+                company=company,
+                user_name=f"user{n}@contoso.com",
+                external_id=f"ext-{n}",
+                display_name=f"User {n}",
+                emails=[{"type": "work", "value": f"User{n}@Contoso.com"}],
+                work_email=f"User{n}@Contoso.com",
+                employee_number=f"E{n}",
+            )
+        )
+    return people
+
+
+def ids(response):
+    return [resource["id"] for resource in response.json()["Resources"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'userName eq "USER3@contoso.com"',
+        'externalId eq "ext-3"',
+        'emails[type eq "work"].value eq "user3@contoso.com"',
+        'displayName eq "user 3"',
+        'id eq "{id}"',
+        'userName eq "user3@contoso.com" and externalId eq "ext-3"',
+        f'{ENTERPRISE}:employeeNumber eq "E3"',
+        'UserName EQ "user3@contoso.com"',
+        'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "user3@contoso.com"',
+    ],
+)
+def test_entra_filters_match_one_user(scim_client, users, query):
+    response = scim_client.get(f"{BASE}/Users", {"filter": query.format(id=users[3].scim_id)})
+    assert response.status_code == 200
+    assert ids(response) == [str(users[3].scim_id)]
+
+
+def test_external_id_is_case_exact(scim_client, users):
+    assert ids(scim_client.get(f"{BASE}/Users", {"filter": 'externalId eq "EXT-3"'})) == []
+
+
+def test_id_and_manager_reference_check(scim_client, users):
+    users[1].manager = users[0]
+    users[1].save()
+    query = f'id eq "{users[1].scim_id}" and manager eq "{users[0].scim_id}"'
+    assert ids(scim_client.get(f"{BASE}/Users", {"filter": query, "attributes": "id"})) == [
+        str(users[1].scim_id)
+    ]
+
+
+def test_no_match_is_an_empty_list_never_404(scim_client, users):
+    response = scim_client.get(
+        f"{BASE}/Users?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": 0,
+        "Resources": [],
+        "startIndex": 1,
+        "itemsPerPage": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'nosuch eq "x"',
+        'userName regex "x"',
+        "userName eq",
+        'emails.value eq "x"',
+        'userName eq "a" and',
+        "((",
+        'active eq "maybe"',
+        'userName gt "a"',
+    ],
+)
+def test_unsupported_or_malformed_filters_are_invalid_filter(scim_client, query):
+    response = scim_client.get(f"{BASE}/Users", {"filter": query})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+
+
+def test_other_operators_work_too(scim_client, users):
+    assert len(ids(scim_client.get(f"{BASE}/Users", {"filter": 'userName sw "USER"'}))) == 5
+    assert len(ids(scim_client.get(f"{BASE}/Users", {"filter": 'userName co "3@"'}))) == 1
+    assert (
+        len(
+            ids(
+                scim_client.get(
+                    f"{BASE}/Users",
+                    {
+                        "filter": 'userName eq "user1@contoso.com" or '
+                        'userName eq "user2@contoso.com"'
+                    },
+                )
+            )
+        )
+        == 2
+    )
+    assert (
+        len(
+            ids(
+                scim_client.get(
+                    f"{BASE}/Users", {"filter": 'not (userName eq "user1@contoso.com")'}
+                )
+            )
+        )
+        == 4
+    )
+    assert len(ids(scim_client.get(f"{BASE}/Users", {"filter": "active eq true"}))) == 5
+    assert (
+        len(
+            ids(
+                scim_client.get(
+                    f"{BASE}/Users", {"filter": 'meta.created gt "2000-01-01T00:00:00Z"'}
+                )
+            )
+        )
+        == 5
+    )
+
+
+def test_pages_are_stable_and_one_based(scim_client, users):
+    body = scim_client.get(f"{BASE}/Users?startIndex=2&count=2").json()
+    assert (body["totalResults"], body["startIndex"], body["itemsPerPage"]) == (5, 2, 2)
+    assert [r["id"] for r in body["Resources"]] == [str(users[1].scim_id), str(users[2].scim_id)]
+    last = scim_client.get(f"{BASE}/Users?startIndex=5&count=5").json()
+    assert (last["itemsPerPage"], last["totalResults"]) == (1, 5)
+    beyond = scim_client.get(f"{BASE}/Users?startIndex=50&count=5").json()
+    assert (beyond["itemsPerPage"], beyond["totalResults"], beyond["Resources"]) == (0, 5, [])
+
+
+@pytest.mark.parametrize("start", ["0", "-3"])
+def test_start_index_below_one_is_one(scim_client, users, start):
+    body = scim_client.get(f"{BASE}/Users?startIndex={start}&count=1").json()
+    assert (body["startIndex"], ids_of(body)) == (1, [str(users[0].scim_id)])
+
+
+def ids_of(body):
+    return [r["id"] for r in body["Resources"]]
+
+
+def test_count_zero_returns_only_the_total(scim_client, users):
+    body = scim_client.get(f"{BASE}/Users?count=0").json()
+    assert body == {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": 5,
+        "Resources": [],
+        "startIndex": 1,
+        "itemsPerPage": 0,
+    }
+
+
+def test_count_is_capped_at_max_results(scim_client, company):
+    LearnerFactory.create_batch(105, company=company)
+    body = scim_client.get(f"{BASE}/Users?count=1000").json()
+    assert (body["totalResults"], body["itemsPerPage"]) == (105, 100)
+
+
+def test_non_numeric_paging_is_invalid_value(scim_client):
+    response = scim_client.get(f"{BASE}/Users?count=ten")
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+
+
+def test_attributes_and_excluded_attributes(scim_client, users):
+    users[0].department = "Sales"
+    users[0].save()
+    url = f"{BASE}/Users/{users[0].scim_id}"
+    only = scim_client.get(
+        url, {"attributes": f"userName,name.givenName,{ENTERPRISE}:department"}
+    ).json()
+    assert only == {
+        "schemas": only["schemas"],
+        "id": str(users[0].scim_id),
+        "userName": "user0@contoso.com",
+        "name": {"givenName": "Lee"},
+        ENTERPRISE: {"department": "Sales"},
+    }
+    without = scim_client.get(url, {"excludedAttributes": "emails,meta,name.familyName"}).json()
+    assert "emails" not in without and "meta" not in without
+    assert without["name"] == {"givenName": "Lee"}
+    listed = scim_client.get(
+        f"{BASE}/Users", {"attributes": "userName", "filter": 'userName eq "user0@contoso.com"'}
+    ).json()
+    assert listed["Resources"] == [
+        {
+            "schemas": listed["Resources"][0]["schemas"],
+            "id": str(users[0].scim_id),
+            "userName": "user0@contoso.com",
+        }
+    ]
+
+
+def test_an_empty_filter_lists_everyone(scim_client, users):
+    # The reference Postman collection calls /Users/?filter= (SCIMReferenceCode#44).
+    body = scim_client.get(f"{BASE}/Users/?filter=").json()
+    assert body["totalResults"] == 5

@@ -1,0 +1,256 @@
+"""Issue 6 query budgets, auth and the activity-log write included, at thousands of rows.
+
+The tests run with real transactions (`transaction=True`), so the counts are what production
+runs: no test-only savepoints. Each test warms the key first: `last_used_at` is written at most
+once a minute per key (one extra UPDATE on the first request of that minute), measured apart.
+"""
+
+import time
+import uuid
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from qaportal.accounts.models import Group, GroupMembership, User
+from tests.scim.conftest import BASE, ENTERPRISE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POPULATION = 3000
+
+
+@pytest.fixture
+def many_learners(company):
+    now = timezone.now()
+    User.objects.bulk_create(
+        User(
+            company=company,
+            role=User.Role.LEARNER,
+            user_name=f"user{n}@contoso.com",
+            work_email=f"user{n}@contoso.com",
+            emails=[{"type": "work", "value": f"user{n}@contoso.com", "primary": True}],
+            external_id=f"ext-{n}",
+            display_name=f"User {n}",
+            password="!",
+            created_at=now,
+        )
+        for n in range(POPULATION)
+    )
+    return list(User.objects.filter(company=company, role=User.Role.LEARNER).order_by("id"))
+
+
+@pytest.fixture
+def warm_client(scim_client):
+    assert scim_client.get(f"{BASE}/ServiceProviderConfig").status_code == 200
+    return scim_client
+
+
+@pytest.fixture
+def teams_of(many_learners, company):
+    """Every learner in two teams, so groups are rendered for each user of a page."""
+    teams = [Group.objects.create(company=company, display_name=f"Team {n}") for n in range(2)]
+    GroupMembership.objects.bulk_create(
+        GroupMembership(group=team, user=user) for team in teams for user in many_learners
+    )
+    return teams
+
+
+def test_filter_lookup_by_user_name_costs_three_queries(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(3):
+        response = warm_client.get(f"{BASE}/Users?filter=userName+eq+%22USER42@contoso.com%22")
+    assert response.json()["totalResults"] == 1
+    assert len(response.json()["Resources"][0]["groups"]) == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'externalId eq "ext-42"',
+        'emails[type eq "work"].value eq "User42@Contoso.com"',
+        'userName eq "nobody@contoso.com"',
+    ],
+)
+def test_every_entra_matching_filter_costs_three_queries(
+    warm_client, many_learners, query, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(3):
+        response = warm_client.get(f"{BASE}/Users", {"filter": query})
+    assert response.status_code == 200
+
+
+def test_group_probe_costs_three_queries(warm_client, teams_of, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        response = warm_client.get(
+            f"{BASE}/Groups?excludedAttributes=members&filter=displayName+eq+%22team+1%22"
+        )
+    assert response.json()["totalResults"] == 1
+
+
+def test_get_user_by_id_costs_three_queries(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    user = many_learners[7]
+    with django_assert_max_num_queries(3):
+        response = warm_client.get(f"{BASE}/Users/{user.scim_id}")
+    assert response.status_code == 200
+
+
+def test_get_group_with_thousands_of_members_costs_three_queries(
+    warm_client, teams_of, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(3):
+        response = warm_client.get(f"{BASE}/Groups/{teams_of[0].scim_id}")
+    assert len(response.json()["members"]) == POPULATION
+
+
+def test_post_user_costs_three_queries(warm_client, many_learners, django_assert_max_num_queries):
+    body = {"schemas": [], "userName": "new@contoso.com", "active": True}
+    with django_assert_max_num_queries(4) as captured:
+        response = warm_client.post_json(f"{BASE}/Users", body)
+    assert response.status_code == 201
+    inserts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(inserts) == 2  # the user (scim_id included) and the activity-log row
+    assert updates == []  # no second UPDATE after the INSERT
+
+
+def test_patch_with_many_operations_is_one_update(
+    warm_client, many_learners, django_assert_max_num_queries
+):
+    user, manager = many_learners[5], many_learners[6]
+    operations = [
+        {"op": "Replace", "path": "displayName", "value": "Renamed"},
+        {"op": "Replace", "path": "name.familyName", "value": "Family"},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "new@contoso.com"},
+        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 555"},
+        {"op": "Replace", "path": "active", "value": "False"},
+        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": str(manager.scim_id)},
+        {
+            "op": "replace",
+            "value": {"title": "Boss", f"{ENTERPRISE}:department": "Sales", "nickName": "B"},
+        },
+    ]
+    with django_assert_max_num_queries(5) as captured:
+        response = warm_client.patch_ops(f"{BASE}/Users/{user.scim_id}", *operations)
+    assert response.status_code == 200
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(writes) == 1
+
+
+def test_list_page_of_a_hundred_costs_four_queries(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4) as captured:
+        response = warm_client.get(f"{BASE}/Users?startIndex=1001&count=100")
+    body = response.json()
+    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (
+        POPULATION,
+        100,
+        1001,
+    )
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert any("LIMIT 100 OFFSET 1000" in statement for statement in sql)
+    assert any(statement.startswith("SELECT COUNT(*)") for statement in sql)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's bound-parameter limit splits bulk inserts into batches; the budget is "
+    "PostgreSQL's (production and CI)",
+)
+def test_group_patch_adding_five_thousand_members_is_bounded(
+    warm_client, company, django_assert_max_num_queries
+):
+    now = timezone.now()
+    users = User.objects.bulk_create(
+        User(
+            company=company,
+            role=User.Role.LEARNER,
+            user_name=f"member{n}@contoso.com",
+            scim_id=uuid.uuid4(),
+            password="!",
+            created_at=now,
+        )
+        for n in range(5000)
+    )
+    team = Group.objects.create(company=company, display_name="Everyone")
+    members = [{"$ref": None, "value": str(user.scim_id)} for user in users]
+    started = time.monotonic()
+    with django_assert_max_num_queries(8):
+        response = warm_client.patch_ops(
+            f"{BASE}/Groups/{team.scim_id}", {"op": "Add", "path": "members", "value": members}
+        )
+    # Far below Entra's request timeout, even on a slow CI machine.
+    assert time.monotonic() - started < 10
+    assert response.status_code == 204
+    assert team.memberships.count() == 5000
+
+    with django_assert_max_num_queries(8):
+        response = warm_client.patch_ops(
+            f"{BASE}/Groups/{team.scim_id}", {"op": "Remove", "path": "members", "value": members}
+        )
+    assert response.status_code == 204
+    assert team.memberships.count() == 0
+
+
+def test_first_request_of_a_minute_adds_one_last_used_update(
+    scim_client, many_learners, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4) as captured:
+        scim_client.get(f"{BASE}/Users?filter=userName+eq+%22user1@contoso.com%22")
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1
+    assert "last_used_at" in updates[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans")
+@pytest.mark.parametrize(
+    ("resource", "query", "index"),
+    [
+        ("user", 'userName eq "USER42@contoso.com"', "accounts_user_company_user_name_ci_uniq"),
+        ("user", 'externalId eq "ext-42"', "accounts_user_company_extid"),
+        (
+            "user",
+            'emails[type eq "work"].value eq "user42@contoso.com"',
+            "accounts_user_company_email",
+        ),
+        ("group", 'displayName eq "team 1"', "accounts_group_company_display_name_ci_uniq"),
+    ],
+)
+def test_entra_filters_are_served_by_per_company_indexes(
+    company, many_learners, teams_of, resource, query, index
+):
+    from scim import selectors
+    from scim.filters import GroupFilterQuery, UserFilterQuery
+
+    Group.objects.bulk_create(
+        Group(company=company, display_name=f"Bulk team {n}", scim_id=uuid.uuid4())
+        for n in range(POPULATION)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user; ANALYZE accounts_group")
+    if resource == "user":
+        queryset = selectors.user_queryset(company_id=company.pk)
+        condition = UserFilterQuery.parse(query).condition
+    else:
+        queryset = selectors.group_queryset(company_id=company.pk)
+        condition = GroupFilterQuery.parse(query).condition
+    plan = queryset.filter(condition).order_by("id")[:100].explain()
+    assert index in plan
+
+
+def test_patch_setting_the_manager_stays_in_budget_even_with_a_cold_key(
+    scim_client, many_learners, django_assert_max_num_queries
+):
+    user, manager = many_learners[5], many_learners[6]
+    with django_assert_max_num_queries(5) as captured:
+        response = scim_client.patch_ops(
+            f"{BASE}/Users/{user.scim_id}",
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": str(manager.scim_id)},
+            {"op": "Replace", "path": "title", "value": "Report"},
+        )
+    assert response.json()[ENTERPRISE]["manager"]["value"] == str(manager.scim_id)
+    assert sum(q["sql"].startswith("UPDATE") for q in captured.captured_queries) == 2  # key + user
