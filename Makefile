@@ -13,17 +13,25 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 install: $(VENV)/.installed
 
+# newman (npm) replays Microsoft's SCIM reference Postman collection in tests/conformance.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The embedded default: SQLite and Celery's filesystem broker under var/ (no server needed);
+# with REDIS_URL set, the worker and beat use Redis. Procfile.dev runs from the venv's PATH.
 run: install
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) \
+		$(VENV)/bin/honcho -f Procfile.dev start
 
 # Debian's Chromium for the Playwright browser tests (Playwright's own download cannot work here).
 browser:
@@ -37,7 +45,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install browser lint
+test: install node_modules/.installed browser lint
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 """The Celery app: configured from Django settings (CELERY_* names), tasks autodiscovered."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -9,3 +10,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qaportal.settings.dev")
 app = Celery("qaportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def ensure_filesystem_broker_folders() -> None:
+    """Create the folders of kombu's filesystem transport (the `make run` default).
+
+    The transport does not create them itself, and the web process, the worker and beat may
+    start in any order, so every process that loads the app makes sure they exist.
+    """
+    if not str(app.conf.broker_url or "").startswith("filesystem://"):
+        return
+    options = app.conf.broker_transport_options or {}
+    names = ["data_folder_in", "data_folder_out", "control_folder"]
+    if options.get("store_processed"):
+        names.append("processed_folder")
+    for name in names:
+        if options.get(name):
+            Path(options[name]).mkdir(parents=True, exist_ok=True)
+
+
+@app.on_after_configure.connect
+def _on_after_configure(sender: Celery, **kwargs: object) -> None:
+    ensure_filesystem_broker_folders()

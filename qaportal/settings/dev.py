@@ -9,3 +9,8 @@ from .base import *  # noqa: F403
 # Static files come from the finders while developing (no collectstatic needed).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# No collectstatic while developing, so no manifest storage either.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
