@@ -20,3 +20,8 @@ class IntegrationsConfig(AppConfig):
             template_name="integrations/_dashboard_integrations.html",
             get_context=dashboard_context,
         )
+        dashboard_section_register(
+            slot="main",
+            template_name="integrations/_dashboard_activity.html",
+            get_context=dashboard_context,
+        )

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from qaportal.accounts.models import Company
@@ -52,6 +54,12 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # When the admins were emailed about this key (integrations/notifications.py). Each is
+    # claimed by a conditional UPDATE, so a task or sweep that runs twice sends one email.
+    grace_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    final_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last "Entra still uses this revoked/expired key" email: at most one per key per day.
+    rejected_use_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "API key"
@@ -147,6 +155,19 @@ class ProvisioningEvent(models.Model):
             models.Index(
                 fields=["company", "outcome", "-created_at", "-id"],
                 name="integrations_prov_outcome",
+            ),
+            # The activity page's operation filter and its search (a userName or displayName,
+            # any case), newest first, without scanning the company's whole log.
+            models.Index(
+                fields=["company", "operation", "-created_at", "-id"],
+                name="integrations_prov_operation",
+            ),
+            models.Index(
+                F("company"),
+                Upper("resource_name"),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="integrations_prov_name",
             ),
         ]
 

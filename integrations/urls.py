@@ -21,4 +21,19 @@ urlpatterns = [
         views.ApiKeyRevokeView.as_view(),
         name="api_key_revoke",
     ),
+    path(
+        "integrations/<slug:provider>/activity/",
+        views.ProvisioningActivityView.as_view(),
+        name="provisioning_activity",
+    ),
+    path(
+        "integrations/<slug:provider>/activity/export.csv",
+        views.ProvisioningActivityExportView.as_view(),
+        name="provisioning_activity_export",
+    ),
+    path(
+        "integrations/<slug:provider>/audit/",
+        views.AuditTrailView.as_view(),
+        name="audit_trail",
+    ),
 ]

@@ -1,16 +1,20 @@
-"""Settings & Integrations pages: the integrations of a company and the keys of each.
+"""Settings & Integrations pages: the integrations of a company, their keys, connection health,
+provisioning activity (page and CSV export) and audit trail.
 
 Every object is looked up through a selector filtered on `request.user.company`, so another
 company's integration or key is a 404 exactly like a missing one.
 """
 
+import csv
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,15 +22,36 @@ from django.utils.timesince import timeuntil
 from django.views import View
 from django.views.generic import TemplateView
 
-from qaportal.accounts.mixins import CompanyAdminRequiredMixin
+from qaportal.accounts.mixins import (
+    CompanyAdminRequiredMixin,
+    RecentSignInRequiredMixin,
+    client_ip_address,
+)
 from qaportal.accounts.selectors import company_admin_list
 
 from .exceptions import ApiKeyNotRevocable
-from .models import ApiKey, Integration
-from .selectors import api_key_list, integration_list, integration_overview_list
+from .models import ApiKey, Integration, ProvisioningEvent
+from .selectors import (
+    RESOURCE_TYPES,
+    ActivityCursor,
+    ActivityFilter,
+    activity_summary,
+    api_key_list,
+    audit_event_list,
+    connection_health_get,
+    integration_list,
+    integration_overview_list,
+    operation_choices,
+    provisioning_event_list,
+    provisioning_event_page,
+)
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
 
 KEYS_PER_PAGE = 20
+ACTIVITY_PER_PAGE = 50
+ACTIVITY_PREVIEW_SIZE = 5
+AUDIT_PER_PAGE = 50
+EXPORT_CHUNK_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -50,9 +75,91 @@ class ApiKeyRow:
         return last_used_at is not None and self.now - last_used_at < timedelta(minutes=1)
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
+@dataclass(frozen=True)
+class ActivityRow:
+    """A ProvisioningEvent as the activity table and the CSV export show it."""
+
+    event: ProvisioningEvent
+
+    @property
+    def summary(self) -> str:
+        return activity_summary(self.event)
+
+    @property
+    def outcome_label(self) -> str:
+        return self.event.get_outcome_display()
+
+    @property
+    def key_masked(self) -> str:
+        return self.event.api_key.masked if self.event.api_key else ""
+
+    @property
+    def key_prefix(self) -> str:
+        return self.event.api_key.prefix if self.event.api_key else ""
+
+
+class ActivityFilterForm(forms.Form):
+    """The filters of the activity page and its export, from the query string.
+
+    An unknown value is dropped (that filter shows all) instead of failing the page: links
+    are shared and the operation list grows.
+    """
+
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        required=False,
+        choices=[("", "All outcomes"), *ProvisioningEvent.Outcome.choices],
+    )
+    operation = forms.ChoiceField(label="Operation", required=False)
+    resource_type = forms.ChoiceField(
+        label="Resource",
+        required=False,
+        choices=[("", "Users and groups"), *RESOURCE_TYPES.items()],
+    )
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=ProvisioningEvent._meta.get_field("resource_name").max_length,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "alice@contoso.com",
+                "aria-describedby": "search-help",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
+        help_text="A whole userName or displayName, in any case.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["operation"].choices = [("", "All operations"), *operation_choices()]
+
+    def filters(self) -> ActivityFilter:
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) or "" for name in self.fields}
+        return ActivityFilter(
+            outcome=data["outcome"],
+            operation=data["operation"],
+            resource_type=data["resource_type"],
+            search=data["q"],
+        )
+
+
+def _filter_query(filters: ActivityFilter) -> str:
+    """The query string of a filter, for page links and the export link."""
+    query = QueryDict(mutable=True)
+    for name, value in (
+        ("outcome", filters.outcome),
+        ("operation", filters.operation),
+        ("resource_type", filters.resource_type),
+        ("q", filters.search),
+    ):
+        if value:
+            query[name] = value
+    return query.urlencode()
 
 
 def _integration_page(
@@ -72,9 +179,13 @@ def _integration_page(
         for item in integration_overview_list(company=company, now=now)
         if item.integration.pk == integration.pk
     )
+    recent = provisioning_event_page(company=company, size=ACTIVITY_PREVIEW_SIZE)
     context = {
         "integration": integration,
         "overview": overview,
+        "health": connection_health_get(company=company, overview=overview, now=now),
+        "recent_rows": [ActivityRow(event=event) for event in recent.events],
+        "has_more_activity": recent.older_cursor is not None,
         "key_page": page,
         "key_rows": [ApiKeyRow(api_key=key, now=now) for key in page],
         "tenant_url": request.build_absolute_uri(f"/{settings.SCIM_BASE_PATH}"),
@@ -120,29 +231,45 @@ class IntegrationDetailView(CompanyAdminRequiredMixin, View):
         return _integration_page(request, integration)
 
 
-class ApiKeyGenerateView(CompanyAdminRequiredMixin, View):
+class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
     """Generate a key and reveal it once, in this response only.
 
     The plaintext never reaches a redirect, the session, the messages framework or a log, and
-    the response is `no-store` so no cache or back-button keeps it.
+    the response is `no-store` so no cache or back-button keeps it. A session whose password
+    is older than QA_REAUTH_MAX_AGE confirms it first, then clicks again on this page.
     """
+
+    reauth_action = "generate-api-key"
+
+    def reauth_next_url(self, request: HttpRequest, provider: str) -> str:
+        return reverse("integrations:integration_detail", kwargs={"provider": provider})
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         integration = get_object_or_404(
             integration_list(company=request.user.company), provider=provider
         )
         generated = api_key_generate(
-            integration=integration, created_by=request.user, ip_address=_client_ip(request)
+            integration=integration, created_by=request.user, ip_address=client_ip_address(request)
         )
         response = _integration_page(request, integration, generated=generated)
         response["Cache-Control"] = "no-store"
         return response
 
 
-class ApiKeyRevokeView(CompanyAdminRequiredMixin, View):
-    """Confirm (GET), then revoke (POST) one key of the company."""
+class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
+    """Confirm (GET), then revoke (POST) one key of the company.
+
+    A POST from a session whose password is older than QA_REAUTH_MAX_AGE confirms the password
+    first and comes back to this key's confirmation page.
+    """
 
     template_name = "integrations/api_key_revoke.html"
+    reauth_action = "revoke-api-key"
+
+    def reauth_next_url(self, request: HttpRequest, provider: str, key_id: int) -> str:
+        return reverse(
+            "integrations:api_key_revoke", kwargs={"provider": provider, "key_id": key_id}
+        )
 
     def _get_key(self, request: HttpRequest, provider: str, key_id: int) -> ApiKey:
         integration = get_object_or_404(
@@ -163,7 +290,9 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, View):
     def post(self, request: HttpRequest, provider: str, key_id: int) -> HttpResponse:
         api_key = self._get_key(request, provider, key_id)
         try:
-            api_key_revoke(api_key=api_key, revoked_by=request.user, ip_address=_client_ip(request))
+            api_key_revoke(
+                api_key=api_key, revoked_by=request.user, ip_address=client_ip_address(request)
+            )
         except ApiKeyNotRevocable:
             messages.error(
                 request,
@@ -175,3 +304,141 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, View):
                 f"Revoked {api_key.masked}. Requests that use it are refused from now on.",
             )
         return redirect(reverse("integrations:integration_detail", kwargs={"provider": provider}))
+
+
+def _integration_get(request: HttpRequest, provider: str) -> Integration:
+    return get_object_or_404(integration_list(company=request.user.company), provider=provider)
+
+
+class ProvisioningActivityView(CompanyAdminRequiredMixin, View):
+    """The company's SCIM requests, newest first, filtered, with Newer/Older keyset links."""
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        integration = _integration_get(request, provider)
+        form = ActivityFilterForm(request.GET)
+        filters = form.filters()
+        page = provisioning_event_page(
+            company=request.user.company,
+            filters=filters,
+            before=ActivityCursor.decode(request.GET.get("before")),
+            after=ActivityCursor.decode(request.GET.get("after")),
+            size=ACTIVITY_PER_PAGE,
+        )
+        context = {
+            "integration": integration,
+            "form": form,
+            "filters": filters,
+            "filter_query": _filter_query(filters),
+            "page": page,
+            "rows": [ActivityRow(event=event) for event in page.events],
+            "is_first_page": not (request.GET.get("before") or request.GET.get("after")),
+            "retention_days": settings.QA_ACTIVITY_RETENTION_DAYS,
+            "settings_tab": "integrations",
+        }
+        return render(request, "integrations/activity.html", context)
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a quote first.
+
+    A userName or an error detail comes from the identity provider, so "=HYPERLINK(...)"
+    must not run when an admin opens the export (OWASP, CSV injection).
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+EXPORT_HEADER = [
+    "Time (UTC)",
+    "Activity",
+    "Operation",
+    "Resource type",
+    "Resource name",
+    "Resource id",
+    "Outcome",
+    "Status",
+    "SCIM error type",
+    "Detail",
+    "Method",
+    "Path",
+    "Key",
+    "Duration (ms)",
+]
+
+
+def _export_lines(events: Iterable[ProvisioningEvent], *, rows_per_chunk: int) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    # A BOM, so that Excel reads the UTF-8 of names such as "Zoë" correctly.
+    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
+    chunk: list[str] = []
+    for event in events:
+        row = ActivityRow(event=event)
+        cells = [
+            event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            row.summary,
+            event.operation,
+            event.resource_type,
+            event.resource_name,
+            event.resource_id,
+            row.outcome_label,
+            event.status_code,
+            event.scim_type,
+            event.detail,
+            event.method,
+            event.path,
+            row.key_prefix,
+            event.duration_ms,
+        ]
+        chunk.append(writer.writerow([csv_safe(cell) for cell in cells]))
+        if len(chunk) >= rows_per_chunk:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+class ProvisioningActivityExportView(CompanyAdminRequiredMixin, View):
+    """The activity of the current filter as CSV, streamed: rows are read from a server-side
+    cursor in chunks and written as they come, so a million rows never sit in memory."""
+
+    def get(self, request: HttpRequest, provider: str) -> StreamingHttpResponse:
+        integration = _integration_get(request, provider)
+        filters = ActivityFilterForm(request.GET).filters()
+        events = provisioning_event_list(company=request.user.company, filters=filters)
+        response = StreamingHttpResponse(
+            _export_lines(
+                events.iterator(chunk_size=EXPORT_CHUNK_SIZE), rows_per_chunk=EXPORT_CHUNK_SIZE
+            ),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        filename = f"provisioning-activity-{integration.provider}-{stamp}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AuditTrailView(CompanyAdminRequiredMixin, View):
+    """Who generated, revoked or let expire which key, when and from where. Read-only: the
+    trail is append-only, so this page has no form and the view answers GET alone."""
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        integration = _integration_get(request, provider)
+        events = audit_event_list(company=request.user.company)
+        page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "integrations/audit_trail.html",
+            {"integration": integration, "page": page, "settings_tab": "integrations"},
+        )

@@ -114,13 +114,27 @@
     return plural(mins, "minute");
   }
 
+  /* The banner's short form, as the server writes it: "7 h 12 min", "2 d 3 h". */
+  function describeShort(milliseconds) {
+    var minutes = Math.floor(milliseconds / 60000);
+    if (minutes < 1) return "less than a minute";
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    if (days) return days + " d" + (hours ? " " + hours + " h" : "");
+    if (hours) return hours + " h" + (mins ? " " + mins + " min" : "");
+    return mins + " min";
+  }
+
   function setUpCountdowns() {
     var countdowns = document.querySelectorAll("time[data-countdown]");
     if (!countdowns.length) return;
     var tick = function () {
       countdowns.forEach(function (element) {
         var left = Date.parse(element.getAttribute("datetime")) - Date.now();
-        element.textContent = left > 0 ? describe(left) : "0\u00a0minutes (reload the page)";
+        var short = element.getAttribute("data-countdown") === "short";
+        if (left <= 0) element.textContent = short ? "0 min (reload the page)" : "0\u00a0minutes (reload the page)";
+        else element.textContent = short ? describeShort(left) : describe(left);
       });
     };
     window.setInterval(tick, 30000);
