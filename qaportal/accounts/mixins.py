@@ -1,8 +1,17 @@
-"""Access rules of the portal pages."""
+"""Access rules of the portal pages: who may open them, and when a password must be re-entered."""
 
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# Epoch seconds of the session's last successful password check (sign-in or confirmation).
+PASSWORD_CONFIRMED_AT_SESSION_KEY = "qa_password_confirmed_at"  # noqa: S105 - a key name
 
 
 class CompanyAdminRequiredMixin(AccessMixin):
@@ -21,3 +30,100 @@ class CompanyAdminRequiredMixin(AccessMixin):
         if not request.user.is_company_admin:
             raise PermissionDenied(self.get_permission_denied_message())
         return super().dispatch(request, *args, **kwargs)
+
+
+# --- Recent sign-in ------------------------------------------------------------------------
+
+# What the "Confirm your password" page says it is for, by the `action` of its URL. The page
+# only ever shows these fixed words, never text taken from the URL.
+REAUTH_ACTIONS: dict[str, tuple[str, str]] = {
+    # action: (what it does, the button to click again)
+    "generate-api-key": ("generate a new API key", "Generate a new API Key"),
+    "revoke-api-key": ("revoke the API key", "Revoke key"),
+}
+
+
+def password_confirmed_now(request: HttpRequest) -> None:
+    """Record in the session that its user has just proved they know the password."""
+    request.session[PASSWORD_CONFIRMED_AT_SESSION_KEY] = time.time()
+
+
+def password_confirmed_on_sign_in(sender: type, request: HttpRequest | None, **kwargs) -> None:
+    """`user_logged_in` receiver: a sign-in is a fresh password check.
+
+    Connected in AccountsConfig.ready(), so every way of signing in (the portal's form, Django
+    admin's, a future SSO) starts its session with a recent sign-in.
+    """
+    if request is not None and hasattr(request, "session"):
+        password_confirmed_now(request)
+
+
+def sign_in_is_recent(request: HttpRequest) -> bool:
+    """Whether the session's last password check is within QA_REAUTH_MAX_AGE."""
+    confirmed_at = request.session.get(PASSWORD_CONFIRMED_AT_SESSION_KEY)
+    if not isinstance(confirmed_at, int | float):
+        return False
+    age = time.time() - confirmed_at
+    # A timestamp in the future (a clock set back) is not trusted either.
+    return 0 <= age <= settings.QA_REAUTH_MAX_AGE.total_seconds()
+
+
+def reauth_url(*, next_url: str, action: str) -> str:
+    query = urlencode({"next": next_url, "action": action})
+    return f"{reverse('accounts:password_confirm')}?{query}"
+
+
+class RecentSignInRequiredMixin:
+    """Refuse a POST from a session whose password was last entered too long ago.
+
+    The admin is sent to "Confirm your password" and from there back to `reauth_next_url()`:
+    a page where they click the button again. The POST itself is not replayed: keeping its
+    body across the redirect, or re-submitting it from script, would turn one password entry
+    into an action the admin did not see being confirmed (and an auto-submitting page needs
+    inline script, which the Content-Security-Policy forbids). Put it after
+    CompanyAdminRequiredMixin so anonymous users and learners are handled first.
+    """
+
+    reauth_action: str = ""
+
+    def reauth_next_url(self, request: HttpRequest, *args, **kwargs) -> str:
+        raise NotImplementedError
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        if request.method == "POST" and not sign_in_is_recent(request):
+            next_url = self.reauth_next_url(request, *args, **kwargs)
+            return redirect(reauth_url(next_url=next_url, action=self.reauth_action))
+        return super().dispatch(request, *args, **kwargs)
+
+
+# --- django-axes hooks (named in settings) -------------------------------------------------
+
+
+def client_ip_address(request: HttpRequest) -> str | None:
+    """The client address for the sign-in lockout and the SCIM per-IP throttle.
+
+    REMOTE_ADDR, unless QA_TRUSTED_PROXY_HOPS says how many reverse proxies of ours append to
+    X-Forwarded-For: then the address the outermost of them saw, counted from the right.
+    Entries further left are client-controlled; trusting them would let an attacker start
+    every guess from a "new" address.
+    """
+    hops = settings.QA_TRUSTED_PROXY_HOPS
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops > 0 and forwarded:
+        addresses = [address.strip() for address in forwarded.split(",")]
+        if len(addresses) >= hops and addresses[-hops]:
+            return addresses[-hops]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def sign_in_email_from_credentials(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The email of a sign-in attempt, lower-cased as sign-in compares it.
+
+    Without this, "Admin@Contoso.com" and "admin@contoso.com" would be two lockout counters.
+    """
+    email = (credentials or {}).get("username")
+    if email is None and request is not None:
+        email = request.POST.get("username")
+    if not isinstance(email, str):
+        return None
+    return email.strip().lower()

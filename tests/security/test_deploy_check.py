@@ -1,0 +1,60 @@
+"""`manage.py check --deploy` is clean in production with a real secret key (issue 7, item 5).
+
+Run in a subprocess: the deploy checks read settings made at import from the environment,
+which the test run's settings module has already fixed.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def deploy_check(**env_overrides: str) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="portal.qa.example",
+        DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:////tmp/qaportal-deploy-check.db"),
+    )
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "settings_module", ["qaportal.settings.production", "qaportal.settings.base"]
+)
+def test_deploy_check_is_clean_with_debug_off_and_a_real_secret_key(settings_module):
+    result = deploy_check(DJANGO_SETTINGS_MODULE=settings_module)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_deploy_check_fails_on_a_weak_secret_key():
+    """The check above would notice a regression: a short key is a warning, and fails it."""
+    result = deploy_check(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production", DJANGO_SECRET_KEY="too-short"
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = deploy_check(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production", DJANGO_SECRET_KEY=""
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
