@@ -1,0 +1,369 @@
+"""Issue 7 item 4: SCIM under real infrastructure faults.
+
+Faults are injected only into servers started here: a private redis-server, and a throwaway
+PostgreSQL cluster (initdb in a temporary folder) behind a gunicorn process with the production
+settings. The shared PostgreSQL (5432) and Redis (6379) are never touched.
+"""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import time_machine
+from django.utils import timezone
+
+from integrations.models import ApiKey
+from integrations.services import api_key_generate, api_keys_expire_due
+from qaportal.celery import app as celery_app
+from scim import throttle
+from tests.scim.conftest import BASE, ERROR, ScimClient
+from tests.scim_hardening.conftest import RedisServer, free_port, wait_until
+
+pytestmark = pytest.mark.faults
+
+CONFIG = f"{BASE}/ServiceProviderConfig"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fresh_limiter(monkeypatch) -> None:
+    """A limiter with no memory of earlier Redis failures (warnings are rate-limited)."""
+    monkeypatch.setattr(throttle, "_stores", throttle._Stores())
+
+
+def _assert_scim_503(response_status: int, headers, body: dict) -> None:
+    assert response_status == 503
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == "503"
+    assert headers["Retry-After"].isdigit()
+
+
+# --- Redis down ---
+
+
+@pytest.mark.django_db
+def test_with_redis_down_scim_serves_unthrottled_and_says_so(
+    private_redis: RedisServer, settings, fresh_limiter, monkeypatch, generated_key, caplog
+):
+    settings.REDIS_URL = private_redis.url
+    settings.QA_SCIM_RATE_LIMIT = 1
+    monkeypatch.setattr(throttle, "REDIS_RETRY_AFTER_FAILURE", 0.5)  # 5 s in production
+    client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
+    while client.get(CONFIG).status_code != 429:  # the bucket is in this Redis
+        pass
+
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING, logger="scim.throttle"):
+        statuses = [client.get(CONFIG).status_code for _ in range(20)]
+    assert statuses == [200] * 20
+    warnings = [r for r in caplog.records if "rate limiting is off" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once per request
+
+    # Redis back: throttling resumes once the retry pause is over.
+    private_redis.start()
+    assert wait_until(lambda: client.get(CONFIG).status_code == 429, timeout=5)
+
+
+@pytest.mark.django_db
+def test_with_redis_hung_scim_answers_quickly(settings, fresh_limiter, generated_key):
+    """A Redis that accepts connections but never answers costs one short timeout, once."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        settings.REDIS_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        settings.QA_SCIM_RATE_LIMIT = 1
+        client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
+        started = time.monotonic()
+        statuses = [client.get(CONFIG).status_code for _ in range(10)]
+        elapsed = time.monotonic() - started
+    assert statuses == [200] * 10
+    assert elapsed < 3 * throttle.REDIS_TIMEOUT + 2
+
+
+@pytest.fixture
+def broker_on(private_redis: RedisServer, monkeypatch) -> Iterator[RedisServer]:
+    """Celery publishes to the private Redis for this test (its pools are rebuilt)."""
+    celery_app.close()
+    monkeypatch.setattr(celery_app.conf, "broker_url", private_redis.url)
+    try:
+        yield private_redis
+    finally:
+        celery_app.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_keys_are_generated_and_expire_on_time(
+    broker_on: RedisServer, entra_integration, admin_user
+):
+    first = api_key_generate(integration=entra_integration, created_by=admin_user)
+    broker_on.stop()
+
+    started = time.monotonic()
+    second = api_key_generate(integration=entra_integration, created_by=admin_user)
+    assert time.monotonic() - started < 15  # the publish retries are bounded
+    client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {second.plaintext}")
+    assert client.get(CONFIG).status_code == 200
+
+    first.api_key.refresh_from_db()
+    deadline = first.api_key.expires_at
+    assert deadline is not None
+    old_client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {first.plaintext}")
+    assert old_client.get(CONFIG).status_code == 200  # in its grace period
+    with time_machine.travel(deadline + timedelta(seconds=1), tick=False):
+        # No task ran (no broker): authentication refuses the key by the clock alone.
+        assert old_client.get(CONFIG).status_code == 401
+        assert client.get(CONFIG).status_code == 200
+        # The beat sweep records what the lost task would have.
+        assert api_keys_expire_due(now=timezone.now()) == 1
+    first.api_key.refresh_from_db()
+    assert first.api_key.status == ApiKey.Status.EXPIRED
+
+
+# --- PostgreSQL restarted under a live server ---
+
+
+def _as_postgres(*argv: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - fixed argv, no shell
+        ["runuser", "-u", "postgres", "--", *argv],  # noqa: S607 - util-linux, on PATH
+        check=True,
+        capture_output=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+class Cluster:
+    def __init__(self, bin_dir: Path, data_dir: Path, port: int) -> None:
+        self.bin_dir, self.data_dir, self.port = bin_dir, data_dir, port
+
+    def ctl(self, *args: str) -> None:
+        _as_postgres(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1",
+            *args,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/qaportal"
+
+
+def _postgres_bin() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[Cluster]:
+    bin_dir = _postgres_bin()
+    if bin_dir is None or shutil.which("runuser") is None or os.geteuid() != 0:
+        pytest.skip("needs PostgreSQL server binaries and root (to run them as postgres)")
+    base = Path(tempfile.mkdtemp(prefix="qa-pg-fault-"))
+    shutil.chown(base, "postgres")
+    cluster = Cluster(bin_dir, base / "data", free_port())
+    _as_postgres(
+        str(bin_dir / "initdb"), "-D", str(cluster.data_dir), "-U", "postgres", "-A", "trust"
+    )
+    cluster.ctl("start")
+    try:
+        _as_postgres(
+            str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "qaportal"
+        )
+        yield cluster
+    finally:
+        subprocess.run(  # noqa: S603 - fixed argv
+            [  # noqa: S607 - util-linux, on PATH
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(cluster.data_dir),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _server_env(cluster: Cluster) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "QA_", "DATABASE_", "REDIS_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production",
+        DATABASE_URL=cluster.url,
+        DJANGO_SECRET_KEY="fault-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        # The embedded broker (no Redis): key generation publishes nothing for a first key.
+        REDIS_URL="",
+        QA_SCIM_RATE_LIMIT="0",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+@pytest.fixture
+def live_server_on(throwaway_postgres: Cluster) -> Iterator[tuple[str, str, Cluster]]:
+    """gunicorn (2 sync workers, persistent DB connections) on the throwaway cluster."""
+    env = _server_env(throwaway_postgres)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=120, cwd=ROOT)  # noqa: S603
+    subprocess.run(  # noqa: S603
+        [
+            *manage,
+            "create_company",
+            "faultco",
+            "--name",
+            "Fault Co",
+            "--admin-email",
+            "admin@faultco.test",
+            "--admin-password",
+            "-",
+        ],
+        input=b"a long fault-test password 0123\n",
+        env=env,
+        check=True,
+        timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    generated = subprocess.run(  # noqa: S603
+        [*manage, "generate_api_key", "faultco"],
+        env=env,
+        check=True,
+        timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    token = generated.stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = open(throwaway_postgres.data_dir.parent / "gunicorn.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "qaportal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "30",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}{BASE}"
+    try:
+        assert wait_until(lambda: _answers(base), timeout=30), "gunicorn did not start"
+        yield base, token, throwaway_postgres
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/ServiceProviderConfig", timeout=2).status_code == 401
+    except requests.RequestException:
+        return False
+
+
+def _scim(session: requests.Session, base: str, n: int) -> requests.Response:
+    if n % 2:
+        return session.get(f"{base}/Users", params={"count": 5}, timeout=15)
+    body = {"userName": f"fault{n}-{time.monotonic_ns()}@example.com", "active": True}
+    return session.post(
+        f"{base}/Users",
+        json=body,
+        headers={"Content-Type": "application/scim+json"},
+        timeout=15,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_postgresql_restart_answers_503_then_recovers(live_server_on):
+    base, token, cluster = live_server_on
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    # Both workers hold a persistent connection (CONN_MAX_AGE) before the restart.
+    assert {_scim(session, base, n).status_code for n in range(8)} == {200, 201}
+
+    answers: list[requests.Response] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                answers.append(_scim(session, base, n))
+            except requests.RequestException as exc:  # a hang or a dropped connection
+                answers.append(exc)  # type: ignore[arg-type]
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    time.sleep(0.3)
+    cluster.ctl("-m", "fast", "restart")
+    time.sleep(0.3)
+    stop.set()
+    sender.join(timeout=30)
+
+    statuses = [getattr(answer, "status_code", answer) for answer in answers]
+    assert 503 in statuses, f"the restart was not observed: {statuses}"
+    for answer in answers:
+        assert isinstance(answer, requests.Response), answer
+        assert answer.status_code in {200, 201, 503}, (answer.status_code, answer.text[:300])
+        if answer.status_code == 503:
+            _assert_scim_503(answer.status_code, answer.headers, answer.json())
+
+    # After the restart every worker's next request succeeds or is a 503, then they succeed.
+    first = [_scim(session, base, n).status_code for n in range(4)]
+    assert set(first) <= {200, 201, 503}, first
+    assert {_scim(session, base, n).status_code for n in range(6)} <= {200, 201}
+
+    # PostgreSQL down: a quick SCIM 503 with Retry-After, never a hang or an HTML 500.
+    cluster.ctl("-m", "fast", "stop")
+    started = time.monotonic()
+    for n in range(4):
+        answer = _scim(session, base, n)
+        _assert_scim_503(answer.status_code, answer.headers, answer.json())
+    assert time.monotonic() - started < 20
+    cluster.ctl("start")
+    first = [_scim(session, base, n).status_code for n in range(4)]
+    assert set(first) <= {200, 201, 503}, first
+    assert {_scim(session, base, n).status_code for n in range(6)} <= {200, 201}
