@@ -51,3 +51,10 @@ def generated_key(entra_integration, admin_user) -> GeneratedApiKey:
 @pytest.fixture
 def other_generated_key(other_entra_integration, other_admin_user) -> GeneratedApiKey:
     return api_key_generate(integration=other_entra_integration, created_by=other_admin_user)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """A test client signed in as the company admin (replaces pytest-django's superuser one)."""
+    client.force_login(admin_user)
+    return client

@@ -15,12 +15,6 @@ pytestmark = pytest.mark.django_db
 DASHBOARD_URL = reverse("accounts:dashboard")
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def page_text(response) -> str:
     return response.content.decode().replace("\xa0", " ")
 

@@ -12,6 +12,7 @@ from integrations.models import ProvisioningEvent
 from integrations.selectors import ActivityDay, provisioning_summary_get
 from integrations.services import provisioning_event_record
 from tests.factories import LearnerFactory, TeamFactory
+from tests.pages import text_of
 from tests.scim.conftest import BASE, GROUP, ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -19,17 +20,6 @@ pytestmark = pytest.mark.django_db
 DASHBOARD_URL = reverse("accounts:dashboard")
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 Outcome = ProvisioningEvent.Outcome
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def text_of(response) -> str:
-    assert response.status_code == 200
-    return re.sub(r"\s+", " ", response.content.decode().replace("\xa0", " "))
 
 
 def activity_card(page: str) -> str:

@@ -17,12 +17,6 @@ def team_url(team) -> str:
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def sales(company):
     team = TeamFactory(company=company, display_name="Sales")
     team.members.add(

@@ -21,12 +21,6 @@ Outcome = ProvisioningEvent.Outcome
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def download(client, query: str = "") -> tuple[StreamingHttpResponse, list[list[str]]]:
     response = client.get(f"{EXPORT_URL}?{query}" if query else EXPORT_URL)
     assert response.status_code == 200

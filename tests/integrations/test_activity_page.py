@@ -16,6 +16,7 @@ from integrations.selectors import (
 )
 from integrations.services import api_key_generate, api_key_revoke, provisioning_event_record
 from tests.factories import LearnerFactory
+from tests.pages import text_of
 from tests.scim.conftest import BASE, GROUP, ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -26,19 +27,8 @@ Outcome = ProvisioningEvent.Outcome
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def entra(generated_key) -> ScimClient:
     return ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
-
-
-def text_of(response) -> str:
-    assert response.status_code == 200
-    return re.sub(r"\s+", " ", response.content.decode().replace("\xa0", " "))
 
 
 def summaries(page: str) -> list[str]:

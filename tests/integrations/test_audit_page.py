@@ -10,22 +10,12 @@ from django.utils import timezone
 from integrations.models import ApiKey, AuditEvent
 from integrations.services import api_key_expire, api_key_generate, api_key_revoke
 from tests.factories import CompanyAdminFactory, LearnerFactory
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
 AUDIT_URL = reverse("integrations:audit_trail", kwargs={"provider": "entra-id"})
 DETAIL_URL = reverse("integrations:integration_detail", kwargs={"provider": "entra-id"})
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def text_of(response) -> str:
-    assert response.status_code == 200
-    return re.sub(r"\s+", " ", response.content.decode().replace("\xa0", " "))
 
 
 def rows_of(page: str) -> list[str]:

@@ -16,6 +16,7 @@ from integrations.selectors import (
     integration_overview_list,
 )
 from integrations.services import api_key_generate, api_key_revoke, provisioning_event_record
+from tests.pages import text_of
 from tests.scim.conftest import BASE, ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -24,18 +25,6 @@ DETAIL_URL = reverse("integrations:integration_detail", kwargs={"provider": "ent
 DASHBOARD_URL = reverse("accounts:dashboard")
 State = ConnectionHealth.State
 Outcome = ProvisioningEvent.Outcome
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def text_of(response) -> str:
-    assert response.status_code == 200
-    html = response.content.decode().replace("\xa0", " ")
-    return re.sub(r"\s+", " ", html)
 
 
 def health_card(page: str) -> str:

@@ -40,12 +40,6 @@ def key_row(page: str, api_key: ApiKey) -> str:
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def learner(company):
     return LearnerFactory(company=company)
 
