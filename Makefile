@@ -50,5 +50,13 @@ test: install node_modules/.installed browser lint
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Load and scale benchmarks on PostgreSQL + gunicorn (bench/README.md); about 10-12 minutes.
+# BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--only queries,throughput".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qaportal_bench
+
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf var .pytest_cache .ruff_cache

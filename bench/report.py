@@ -1,0 +1,250 @@
+"""The Markdown report and the verdict on the targets."""
+
+from __future__ import annotations
+
+import os
+
+from bench.common import (
+    TARGET_CYCLE_RATIO,
+    TARGET_FILTER_SCALE,
+    TARGET_INITIAL_P99_MS,
+    TARGET_INITIAL_RPS,
+    TARGET_LIST_SCALE,
+)
+
+# --------------------------------------------------------------------------- report
+
+
+def yes(flag: bool | None) -> str:
+    return "n/a" if flag is None else ("MET" if flag else "MISSED")
+
+
+def render(results: dict) -> str:
+    lines = [
+        "# QA Portal SCIM benchmark",
+        "",
+        f"{results['started_at']}, {results['machine']}; gunicorn {results['workers']} sync "
+        f"workers, PostgreSQL {results['postgres']}, production settings, 127.0.0.1.",
+        f"Command: `{results['command']}` ({results.get('elapsed_seconds', 0):.0f} s; "
+        f"1-minute load average {results['load_average_start']:.1f} at the start, "
+        f"{results.get('load_average_end', 0):.1f} at the end, on {os.cpu_count()} cores: "
+        "other work on the machine shows here).",
+        *(
+            [f"Database settings changed for this run: {', '.join(results['db_settings'])}"]
+            if results.get("db_settings")
+            else []
+        ),
+        *(
+            [f"Extra SQL after migrating, for this run: `{'`; `'.join(results['extra_sql'])}`"]
+            if results.get("extra_sql")
+            else []
+        ),
+        "",
+    ]
+    qc = results.get("queries")
+    if qc:
+        lines += [
+            "## SQL per request (in-process, bench database; SQL in var/bench/queries.txt)",
+            "",
+            "Django queries as `django_assert_num_queries` counts them; wire round trips from "
+            "libpq's trace, BEGIN and COMMIT included (under gunicorn every request, SCIM and "
+            "ceiling alike, adds one more: the `CONN_HEALTH_CHECKS` `SELECT 1`); durable "
+            "commits are commits that wrote, each waiting for a WAL flush to disk.",
+            "",
+            "| request | status | Django queries | budget (issue 6 item 1) | "
+            "wire round trips | durable commits |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, row in qc.items():
+            budget = row["budget"]
+            if row["status"] >= 400:
+                verdict = f"not measured: answered {row['status']}"
+            elif budget is None:
+                verdict = "-"
+            else:
+                verdict = f"≤ {budget} {yes(row['queries'] <= budget)}"
+            lines.append(
+                f"| {label} | {row['status']} | {row['queries']} | {verdict} | "
+                f"{row.get('roundtrips', '-')} | {row.get('durable_commits', '-')} |"
+            )
+        lines.append("")
+    tp = results.get("throughput")
+    if tp:
+        lines += [
+            f"## Throughput (wrk, median of {tp['rounds']} interleaved rounds of "
+            f"{tp['seconds_per_run']:g} s; SCIM and ceiling back to back in each round)",
+            "",
+            "| cycle | clients | SCIM req/s | SCIM p50/p99 ms | ceiling req/s | "
+            "ceiling p50/p99 ms | SCIM/ceiling (per round) | target ≥ 0.6 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in tp["rows"]:
+            scim, ceiling = row.get("scim"), row.get("ceiling")
+
+            def cell(side: dict | None) -> tuple[str, str]:
+                if side is None:
+                    return "-", "-"
+                note = " ⚠" if side["unexpected"] else ""
+                return f"{side['rps']:.1f}{note}", f"{side['p50_ms']:.1f} / {side['p99_ms']:.1f}"
+
+            scim_rps, scim_lat = cell(scim)
+            ceil_rps, ceil_lat = cell(ceiling)
+            ratio = (
+                f"**{row['ratio']:.2f}** ({', '.join(f'{r:.2f}' for r in row['ratio_runs'])})"
+                if "ratio" in row
+                else "-"
+            )
+            lines.append(
+                f"| {row['cycle']} | {row['clients']} | {scim_rps} | {scim_lat} | {ceil_rps} | "
+                f"{ceil_lat} | {ratio} | {yes(row.get('meets_target'))} |"
+            )
+        lines += [
+            "",
+            "Server CPU per request (medians; gunicorn workers + their PostgreSQL backends, "
+            "from /proc): what a request costs, whatever else runs on the machine. On a "
+            "CPU-bound server the ceiling/SCIM cost ratio is the throughput ratio to expect "
+            "on a quiet machine.",
+            "",
+            "| cycle | clients | SCIM worker + db ms | ceiling worker + db ms "
+            "| ceiling/SCIM cost |",
+            "|---|---|---|---|---|",
+        ]
+        for row in tp["rows"]:
+
+            def cost(side: dict | None) -> str:
+                if side is None:
+                    return "-"
+                total = side["worker_cpu_ms"] + side["database_cpu_ms"]
+                return f"{side['worker_cpu_ms']:.2f} + {side['database_cpu_ms']:.2f} = {total:.2f}"
+
+            cpu_ratio = f"{row['cpu_ratio']:.2f}" if "cpu_ratio" in row else "-"
+            lines.append(
+                f"| {row['cycle']} | {row['clients']} | {cost(row.get('scim'))} | "
+                f"{cost(row.get('ceiling'))} | {cpu_ratio} |"
+            )
+        unexpected = [
+            f"{r['target']} {r['cycle']} c={r['clients']} round {r['round']}: {r['unexpected']}"
+            for r in tp["runs"]
+            if r["unexpected"]
+        ]
+        if unexpected:
+            lines += ["", "Unexpected statuses (⚠):", *[f"- {u}" for u in unexpected]]
+        lines.append("")
+    sc = results.get("scale")
+    if sc:
+        lines += [
+            f"## Scale (one company, sequential client; bulk seed of "
+            f"{sc['large']['users'] - 1000:,} users took {sc['seed_seconds']} s)",
+            "",
+            "| request | 1,000 users p50 / p99 ms | "
+            f"{sc['large']['users']:,} users p50 / p99 ms | p50 ratio | target |",
+            "|---|---|---|---|---|",
+        ]
+        targets = {
+            "filter_userName_hit": f"≤ {TARGET_FILTER_SCALE} {yes(sc['meets_filter_target'])}",
+            "list_first_page": f"≤ {TARGET_LIST_SCALE} {yes(sc['meets_list_target'])}",
+        }
+        labels = {
+            "filter_userName_hit": 'filter userName eq "…" (hit)',
+            "filter_userName_miss": 'filter userName eq "…" (miss)',
+            "filter_externalId": 'filter externalId eq "…"',
+            "list_first_page": "list page startIndex=1&count=100",
+            "list_last_page": "list page, last 100",
+        }
+        for key, label in labels.items():
+            small, big = sc["small"][key], sc["large"][key]
+            bad = " ⚠" if small["failures"] or big["failures"] else ""
+            lines.append(
+                f"| {label}{bad} | {small['p50_ms']} / {small['p99_ms']} | "
+                f"{big['p50_ms']} / {big['p99_ms']} | "
+                f"{sc['p50_ratio_large_over_small'].get(key, '-')} | {targets.get(key, 'info')} |"
+            )
+        failures = [
+            f"{size} {key}: {sc[size][key]['failures']}"
+            for size in ("small", "large")
+            for key in labels
+            if sc[size][key]["failures"]
+        ]
+        if failures:
+            lines += ["", "Failed probes (⚠):", *[f"- {f}" for f in failures]]
+        lines.append("")
+    gp = results.get("group_patch")
+    if gp:
+        lines += ["## Group PATCH adding members", ""]
+        if "error" in gp:
+            lines.append(f"Not measured: {gp['error']}")
+        else:
+            runs = ", ".join(
+                f"{r['ms']} ms ({r['status']}, {r['members_stored']} stored)" for r in gp["runs"]
+            )
+            lines.append(
+                f"PATCH Add of {gp['members']:,} members to a new group: median "
+                f"**{gp['median_ms']} ms** ({runs}); re-adding the same members: "
+                f"{gp['readd_same_members']['ms']} ms ({gp['readd_same_members']['status']})."
+            )
+        lines.append("")
+    ic = results.get("initial_cycle")
+    if ic:
+        lines += [
+            f"## Entra initial cycle ({ic['users']:,} users, {ic['groups']} groups, members "
+            f"added {ic['member_batch']} per PATCH, {ic['clients']} clients"
+            + (
+                f", ANALYZE every {ic['autoanalyze_seconds']:g} s"
+                if ic.get("autoanalyze_seconds")
+                else ""
+            )
+            + ")",
+            "",
+            f"{'Completed' if ic['completed'] else 'STOPPED at the time cap'}: "
+            f"{ic['requests']:,} requests in **{ic['total_seconds']} s** (users phase "
+            f"{ic['users_phase_seconds']} s), **{ic['rps']} req/s** sustained, p50 "
+            f"{ic['p50_ms']} ms, **p99 {ic['p99_ms']} ms**; {ic['users_created']:,} users and "
+            f"{ic['memberships_stored']:,} memberships stored; server CPU per request "
+            f"{ic['worker_cpu_ms']} ms in the workers + {ic['database_cpu_ms']} ms in "
+            f"PostgreSQL. Target ≥ {TARGET_INITIAL_RPS:g} "
+            f"req/s with p99 < {TARGET_INITIAL_P99_MS:g} ms: {yes(ic['meets_target'])}.",
+            "",
+            "| request | count | p50 ms | p99 ms |",
+            "|---|---|---|---|",
+        ]
+        for kind, values in ic["per_kind"].items():
+            lines.append(
+                f"| {kind} | {values['requests']:,} | {values['p50_ms']} | {values['p99_ms']} |"
+            )
+        if ic["failures"]:
+            lines += ["", f"Failures: {ic['failures']}"]
+        lines.append("")
+    lines += ["## Targets (issue 6, item 4)", ""]
+    lines += [f"- {name}: {verdict}" for name, verdict in results["targets"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def targets_summary(results: dict) -> dict[str, str]:
+    summary = {}
+    tp = results.get("throughput")
+    if tp:
+        for cycle in ("create", "patch"):
+            rows = [r for r in tp["rows"] if r["cycle"] == cycle and "ratio" in r]
+            if rows:
+                worst = min(rows, key=lambda r: r["ratio"])
+                per_level = ", ".join(f"{r['ratio']:.2f} at {r['clients']} clients" for r in rows)
+                summary[f"{cycle} cycle ≥ {TARGET_CYCLE_RATIO}x ceiling"] = (
+                    f"{yes(all(r['meets_target'] for r in rows))} "
+                    f"({per_level}; worst {worst['ratio']:.2f})"
+                )
+    sc = results.get("scale")
+    if sc:
+        ratios = sc["p50_ratio_large_over_small"]
+        large = f"{sc['large']['users']:,}"
+        summary[f"filter p50 at {large} ≤ {TARGET_FILTER_SCALE}x 1,000 users"] = (
+            f"{yes(sc['meets_filter_target'])} ({ratios['filter_userName_hit']}x)"
+        )
+        summary[f"list page at {large} ≤ {TARGET_LIST_SCALE}x 1,000 users"] = (
+            f"{yes(sc['meets_list_target'])} ({ratios['list_first_page']}x)"
+        )
+    ic = results.get("initial_cycle")
+    if ic:
+        summary["initial cycle ≥ 25 req/s, p99 < 100 ms"] = (
+            f"{yes(ic['meets_target'])} ({ic['rps']} req/s, p99 {ic['p99_ms']} ms)"
+        )
+    return summary
