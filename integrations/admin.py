@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 
 from qaportal.accounts.admin import CompanyAdmin
+from qaportal.accounts.mixins import client_ip_address
 from qaportal.accounts.models import Company
 
 from .exceptions import ApiKeyNotRevocable
@@ -30,11 +31,6 @@ KEY_GENERATION_HELP = (
     "Microsoft Entra ID > Generate a new API Key), or by staff with "
     "`manage.py generate_api_key <company slug>`. Admin never shows a key."
 )
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _status_now(api_key: ApiKey) -> str:
@@ -220,7 +216,7 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for api_key in queryset.order_by("pk"):
             try:
                 api_key_revoke(
-                    api_key=api_key, revoked_by=request.user, ip_address=_client_ip(request)
+                    api_key=api_key, revoked_by=request.user, ip_address=client_ip_address(request)
                 )
             except ApiKeyNotRevocable:
                 skipped.append(api_key.masked)

@@ -47,7 +47,7 @@ from .selectors import (
     activity_summary,
     api_key_list,
     connection_health_get,
-    integration_list,
+    integration_get_or_404,
     integration_overview_list,
     provisioning_event_list,
 )
@@ -169,10 +169,6 @@ class CompanyAdminApi(APIView):
     permission_classes = [IsCompanyAdmin]
 
 
-def _integration_or_404(request: Request, provider: str) -> Integration:
-    return get_object_or_404(integration_list(company=request.user.company), provider=provider)
-
-
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -245,7 +241,7 @@ class ApiKeyListApi(CompanyAdminApi):
         },
     )
     def get(self, request: Request, provider: str) -> Response:
-        integration = _integration_or_404(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         keys = api_key_list(company=request.user.company, integration=integration)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(keys, request, view=self)
@@ -279,7 +275,7 @@ class ApiKeyGenerateApi(CompanyAdminApi):
     )
     @sensitive_variables("generated")
     def post(self, request: Request, provider: str) -> Response:
-        integration = _integration_or_404(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         generated = api_key_generate(
             integration=integration, created_by=request.user, ip_address=client_ip_address(request)
         )
@@ -311,7 +307,7 @@ class ApiKeyRevokeApi(CompanyAdminApi):
         },
     )
     def post(self, request: Request, provider: str, key_id: int) -> Response:
-        integration = _integration_or_404(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         keys = api_key_list(company=request.user.company, integration=integration)
         api_key = get_object_or_404(keys, pk=key_id)
         api_key = api_key_revoke(
@@ -404,7 +400,7 @@ class IntegrationDetailApi(CompanyAdminApi):
         responses={200: IntegrationOutputSerializer, **_ERRORS, **_NOT_FOUND},
     )
     def get(self, request: Request, provider: str) -> Response:
-        integration = _integration_or_404(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         overviews = [
             overview
             for overview in integration_overview_list(

@@ -60,6 +60,9 @@ class ApiKey(models.Model):
     final_notice_sent_at = models.DateTimeField(null=True, blank=True)
     # The last "Entra still uses this revoked/expired key" email: at most one per key per day.
     rejected_use_notified_at = models.DateTimeField(null=True, blank=True)
+    # The rejected_use_notified_at whose email the task has sent: the claim is made before the
+    # task is queued, so the task claims the sending too, and a redelivered task sends nothing.
+    rejected_use_notice_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "API key"

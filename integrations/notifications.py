@@ -8,8 +8,16 @@ Three notices, each sent to every active admin of the key's company:
 
 Each notice is claimed by a conditional UPDATE of its timestamp on the key before the mail is
 sent, so a task and the beat sweep that race, or a task that runs twice, send it once; a send
-that fails gives the claim back so a retry (or the next sweep) sends it later. Emails name a
-key by its masked form (prefix…last4, as the keys table shows it) and never contain the key.
+that fails gives the claim back so a retry (or the next sweep) sends it later. The rejected-use
+notice is claimed twice: when the refused request queues its task (rejected_use_notified_at),
+and by the task before it sends (rejected_use_notice_sent_at), since with CELERY_TASK_ACKS_LATE
+a message can be delivered again. Each message goes to one admin, so a send that fails part way
+is retried for every admin: delivery is at least once per admin on an SMTP error (and at most
+once if the worker dies between claim and send). Emails name a key by its masked form
+(prefix…last4, as the keys table shows it) and never contain the key.
+
+A service module of the integrations app, split from services.py by sub-domain (STYLE, App
+layout): its claims and give-backs are single conditional UPDATEs, one function per notice.
 """
 
 import logging
@@ -116,7 +124,8 @@ def api_key_grace_notice_send(*, api_key_id: int, now: datetime | None = None) -
     Sends nothing (returns False) when the notice was already sent, or the key is revoked or
     past its deadline. When the deadline is already within QA_KEY_FINAL_NOTICE_BEFORE (a short
     grace period), this email also stands for the "expiring soon" one, which is then not sent.
-    On a delivery error the claim is given back and the error is raised, so a retry sends it.
+    On a delivery error the claim is given back and the error is raised, so a retry sends it,
+    again to any admin already emailed: at least once per admin when SMTP fails part way.
     """
     now = now or timezone.now()
     final_notice_from = now + settings.QA_KEY_FINAL_NOTICE_BEFORE
@@ -155,7 +164,8 @@ def api_key_final_notice_send(*, api_key_id: int, now: datetime | None = None) -
     """Email the admins that a key stops working within QA_KEY_FINAL_NOTICE_BEFORE. Idempotent.
 
     Sends nothing (returns False) when already sent, not yet due, past the deadline or revoked.
-    On a delivery error the claim is given back and the error is raised.
+    On a delivery error the claim is given back and the error is raised, so a retry sends it
+    (at least once per admin, as for the grace notice).
     """
     now = now or timezone.now()
     claimed = ApiKey.objects.filter(
@@ -268,7 +278,7 @@ def _rejected_use_notice_enqueue(
     from .tasks import api_key_rejected_use_notice_send as rejected_use_task
 
     try:
-        rejected_use_task.delay(api_key_id)
+        rejected_use_task.delay(api_key_id, claimed_at.isoformat())
     except OperationalError:
         logger.warning("Could not queue the rejected-use notice of API key %s.", api_key_id)
         ApiKey.objects.filter(pk=api_key_id, rejected_use_notified_at=claimed_at).update(
@@ -276,18 +286,35 @@ def _rejected_use_notice_enqueue(
         )
 
 
-def api_key_rejected_use_notice_send(*, api_key_id: int, now: datetime | None = None) -> bool:
-    """Email the admins that Entra still sends this revoked or expired key.
+def api_key_rejected_use_notice_send(
+    *, api_key_id: int, claimed_at: datetime | None = None, now: datetime | None = None
+) -> bool:
+    """Email the admins that Entra still sends this revoked or expired key. Idempotent.
 
-    Called by the task that api_key_rejected_use_notify queued (the claim is already made);
-    returns False if the key is gone or usable again. Raises delivery errors for a retry.
+    Called by the task that api_key_rejected_use_notify queued, with the claim it made
+    (`claimed_at`, the key's rejected_use_notified_at; None takes the key's current claim, as
+    for a message queued before the claim was passed). Marks that claim sent by a conditional
+    UPDATE before sending, so a second run of the task (a redelivered message) sends nothing,
+    and neither does a run for a claim a newer one has replaced. Returns False when nothing is
+    sent: already sent, no claim, key gone or usable again. On a delivery error the mark is
+    given back and the error raised, so a retry sends it.
     """
     now = now or timezone.now()
-    api_key = ApiKey.objects.select_related("integration__company").filter(pk=api_key_id).first()
-    if api_key is None or api_key.status_at(now) not in (
-        ApiKey.Status.REVOKED,
-        ApiKey.Status.EXPIRED,
-    ):
+    keys = ApiKey.objects.filter(pk=api_key_id, rejected_use_notified_at__isnull=False)
+    if claimed_at is not None:
+        keys = keys.filter(rejected_use_notified_at=claimed_at)
+    claimed = (
+        keys.filter(Q(revoked_at__isnull=False) | Q(expires_at__lte=now))
+        .exclude(rejected_use_notice_sent_at=F("rejected_use_notified_at"))
+        .update(rejected_use_notice_sent_at=F("rejected_use_notified_at"))
+    )
+    if not claimed:
         return False
-    _notice_send(notice=KeyNotice.REJECTED_USE, api_key=api_key, now=now)
+    try:
+        _notice_send(notice=KeyNotice.REJECTED_USE, api_key=_notifiable_key(api_key_id), now=now)
+    except BaseException:
+        ApiKey.objects.filter(
+            pk=api_key_id, rejected_use_notice_sent_at=F("rejected_use_notified_at")
+        ).update(rejected_use_notice_sent_at=None)
+        raise
     return True

@@ -1,4 +1,9 @@
-"""Retention of the provisioning activity log (ProvisioningEvent)."""
+"""Retention of the provisioning activity log (ProvisioningEvent).
+
+A service module of the integrations app, split from services.py by sub-domain (STYLE, App
+layout): it writes (DELETEs), one function per use case, each batch in its own short
+transaction; the nightly task calls it.
+"""
 
 import logging
 from datetime import datetime, timedelta

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.http import Http404
 
 from qaportal.accounts.models import Company, GroupMembership
 
@@ -20,6 +21,17 @@ def integration_list(*, company: Company) -> QuerySet[Integration]:
 
 def integration_get(*, company: Company, provider: str) -> Integration | None:
     return integration_list(company=company).filter(provider=provider).first()
+
+
+def integration_get_or_404(*, company: Company, provider: str) -> Integration:
+    """The company's integration with this provider, or Http404 (the portal's 404 page, DRF's
+    JSON 404): another company's integration is the same 404 as a missing one. The one lookup
+    of an integration named in a URL, for the portal pages and the API alike.
+    """
+    integration = integration_get(company=company, provider=provider)
+    if integration is None:
+        raise Http404("No Integration matches the given query.")
+    return integration
 
 
 def api_key_list(*, company: Company, integration: Integration | None = None) -> QuerySet[ApiKey]:

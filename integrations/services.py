@@ -270,12 +270,6 @@ def api_key_authenticate(*, raw: str, now: datetime | None = None) -> ApiKeyAuth
     return ApiKeyAuthentication(api_key=api_key, rejection=None)
 
 
-def authenticate_api_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
-    """The accepted key for a bearer value, or None."""
-    result = api_key_authenticate(raw=raw, now=now)
-    return result.api_key if result.is_accepted else None
-
-
 # --- The activity log of SCIM requests ---
 
 

@@ -69,9 +69,16 @@ def api_key_notices_send_due() -> int:
     retry_backoff=True,
     max_retries=5,
 )
-def api_key_rejected_use_notice_send(api_key_id: int) -> bool:
-    """Email the admins that Entra still sends a revoked or expired key (at most daily)."""
-    return notifications.api_key_rejected_use_notice_send(api_key_id=api_key_id)
+def api_key_rejected_use_notice_send(api_key_id: int, claimed_at: str | None = None) -> bool:
+    """Email the admins that Entra still sends a revoked or expired key (at most daily).
+
+    `claimed_at` is the claim (ISO 8601) the refused request made; the service sends once per
+    claim, so a redelivered message sends nothing. Messages queued without it still work.
+    """
+    return notifications.api_key_rejected_use_notice_send(
+        api_key_id=api_key_id,
+        claimed_at=datetime.fromisoformat(claimed_at) if claimed_at else None,
+    )
 
 
 @shared_task(name="integrations.tasks.provisioning_events_prune")

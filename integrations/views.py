@@ -39,7 +39,7 @@ from .selectors import (
     api_key_list,
     audit_event_list,
     connection_health_get,
-    integration_list,
+    integration_get_or_404,
     integration_overview_list,
     operation_choices,
     provisioning_event_list,
@@ -225,9 +225,7 @@ class IntegrationDetailView(CompanyAdminRequiredMixin, View):
     """One integration: Tenant URL, key generation and the keys table."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = get_object_or_404(
-            integration_list(company=request.user.company), provider=provider
-        )
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         return _integration_page(request, integration)
 
 
@@ -245,9 +243,7 @@ class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, V
         return reverse("integrations:integration_detail", kwargs={"provider": provider})
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = get_object_or_404(
-            integration_list(company=request.user.company), provider=provider
-        )
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         generated = api_key_generate(
             integration=integration, created_by=request.user, ip_address=client_ip_address(request)
         )
@@ -272,9 +268,7 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, Vie
         )
 
     def _get_key(self, request: HttpRequest, provider: str, key_id: int) -> ApiKey:
-        integration = get_object_or_404(
-            integration_list(company=request.user.company), provider=provider
-        )
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         keys = api_key_list(company=request.user.company, integration=integration)
         return get_object_or_404(keys, pk=key_id)
 
@@ -306,15 +300,11 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, Vie
         return redirect(reverse("integrations:integration_detail", kwargs={"provider": provider}))
 
 
-def _integration_get(request: HttpRequest, provider: str) -> Integration:
-    return get_object_or_404(integration_list(company=request.user.company), provider=provider)
-
-
 class ProvisioningActivityView(CompanyAdminRequiredMixin, View):
     """The company's SCIM requests, newest first, filtered, with Newer/Older keyset links."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = _integration_get(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         form = ActivityFilterForm(request.GET)
         filters = form.filters()
         page = provisioning_event_page(
@@ -413,7 +403,7 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, View):
     cursor in chunks and written as they come, so a million rows never sit in memory."""
 
     def get(self, request: HttpRequest, provider: str) -> StreamingHttpResponse:
-        integration = _integration_get(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         filters = ActivityFilterForm(request.GET).filters()
         events = provisioning_event_list(company=request.user.company, filters=filters)
         response = StreamingHttpResponse(
@@ -434,7 +424,7 @@ class AuditTrailView(CompanyAdminRequiredMixin, View):
     trail is append-only, so this page has no form and the view answers GET alone."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = _integration_get(request, provider)
+        integration = integration_get_or_404(company=request.user.company, provider=provider)
         events = audit_event_list(company=request.user.company)
         page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
         return render(

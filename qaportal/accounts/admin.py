@@ -1,10 +1,11 @@
 """Django admin for QA staff: companies, people and teams across every company.
 
 Writes go through the accounts services (a company and a company admin are created by
-`company_create` / `company_admin_create`). Provisioned users and teams belong to Microsoft
-Entra ID: their SCIM attributes are shown read-only, since an edit here would be overwritten
-by the next sync and would bypass the provisioning log. The integrations app extends the
-Company page with its integrations (integrations/admin.py), keeping the one-way dependency.
+`company_create` / `company_admin_create`, a company is renamed by `company_rename`).
+Provisioned users and teams belong to Microsoft Entra ID: their SCIM attributes are shown
+read-only, since an edit here would be overwritten by the next sync and would bypass the
+provisioning log. The integrations app extends the Company page with its integrations
+(integrations/admin.py), keeping the one-way dependency.
 """
 
 from django import forms
@@ -19,7 +20,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from .models import Company, Group, User
-from .services.companies import company_admin_create, company_create
+from .services.companies import company_admin_create, company_create, company_rename
 
 SCIM_FIELDS = (
     "scim_id",
@@ -126,7 +127,7 @@ class CompanyAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Company, form: BaseModelForm, change: bool
     ) -> None:
         if change:
-            obj.save(update_fields=["name"])
+            company_rename(company=obj, name=obj.name)
             return
         created = company_create(slug=obj.slug, name=obj.name)
         # The admin goes on with `obj` (log entry, redirect), so it becomes the saved row.

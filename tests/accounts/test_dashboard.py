@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.services import api_key_generate, api_key_revoke, authenticate_api_key
+from integrations.services import api_key_generate, api_key_revoke
 from tests.factories import CompanyAdminFactory, LearnerFactory, TeamFactory
+from tests.keys import authenticate_api_key
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from django.db import connections
 from django.utils import timezone
 
 from integrations.models import ApiKey
-from integrations.services import authenticate_api_key
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import LearnerFactory, TeamFactory
+from tests.keys import authenticate_api_key
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test itself
 # (fixtures, checks) are still plain synchronous calls.

@@ -20,6 +20,7 @@ from integrations.notifications import (
 from integrations.notifications import api_key_notices_send_due as notices_send_due
 from integrations.services import api_key_generate, api_key_revoke
 from integrations.tasks import api_key_notices_send_due
+from integrations.tasks import api_key_rejected_use_notice_send as rejected_use_task
 from tests.celery.conftest import wait_for
 from tests.factories import CompanyAdminFactory
 
@@ -111,6 +112,34 @@ def test_scim_requests_with_a_revoked_key_email_the_admins_once(
     assert len(mailoutbox) == 2
     assert "is using a revoked API key" in mailoutbox[0].subject
     assert generated_key.plaintext not in mailoutbox[0].body
+
+
+def test_a_redelivered_rejected_use_task_on_a_real_worker_emails_each_admin_once(
+    start_celery_worker,
+    purge_queue,
+    finished_tasks,
+    received_tasks,
+    two_admins,
+    generated_key,
+    admin_user,
+    mailoutbox,
+):
+    revoked = api_key_revoke(api_key=generated_key.api_key, revoked_by=admin_user)
+    purge_queue()
+    entra = Client(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
+    assert entra.get("/webhooks/ad/v1/scim/Users").status_code == 401  # claims and queues
+    claimed_at = field(revoked, "rejected_use_notified_at")
+    # The same message again, as the broker redelivers an unacknowledged one (acks_late).
+    rejected_use_task.delay(revoked.pk, claimed_at.isoformat())
+    start_celery_worker()
+
+    assert wait_for(
+        lambda: len(received_tasks) == 2 and all(task in finished_tasks for task in received_tasks)
+    )
+    assert sorted(message.to[0] for message in mailoutbox) == [
+        "admin@contoso.com",
+        "second.admin@contoso.com",
+    ]
 
 
 def test_rotation_with_the_broker_down_still_commits_and_the_sweep_sends_the_notice_later(

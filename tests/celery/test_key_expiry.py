@@ -17,10 +17,10 @@ from integrations.services import (
     KeyRejection,
     api_key_authenticate,
     api_key_generate,
-    authenticate_api_key,
 )
 from integrations.tasks import api_keys_expire_due
 from tests.celery.conftest import wait_for
+from tests.keys import authenticate_api_key
 
 pytestmark = pytest.mark.celery
 

@@ -150,6 +150,21 @@ def test_revoke_action_revokes_through_the_service_and_audits_staff_and_ip(
     )
 
 
+def test_revoke_action_audits_the_address_our_proxy_saw_behind_trusted_hops(
+    staff_client, settings, generated_key
+):
+    settings.QA_TRUSTED_PROXY_HOPS = 1
+    revoke(
+        staff_client,
+        generated_key.api_key,
+        REMOTE_ADDR="10.0.0.2",  # the proxy
+        HTTP_X_FORWARDED_FOR="192.0.2.66, 203.0.113.9",  # spoofed entry, then what it saw
+    )
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.KEY_REVOKED)
+    assert event.ip_address == "203.0.113.9"
+
+
 def test_revoke_action_leaves_revoked_and_expired_keys_alone(
     staff_client, admin_user, rotated_keys
 ):

@@ -16,8 +16,8 @@ from integrations.services import (
     api_key_generate,
     api_key_revoke,
     api_keys_expire_due,
-    authenticate_api_key,
 )
+from tests.keys import authenticate_api_key
 
 pytestmark = pytest.mark.django_db
 

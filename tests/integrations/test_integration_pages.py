@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import ApiKey, AuditEvent
-from integrations.services import api_key_generate, api_key_revoke, authenticate_api_key
+from integrations.services import api_key_generate, api_key_revoke
 from tests.factories import LearnerFactory
+from tests.keys import authenticate_api_key
 
 pytestmark = pytest.mark.django_db
 

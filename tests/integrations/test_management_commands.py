@@ -5,10 +5,11 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models.signals import post_save
 
 from integrations.models import ApiKey, AuditEvent, Integration
-from integrations.services import authenticate_api_key
 from qaportal.accounts.models import Company, User
+from tests.keys import authenticate_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -133,16 +134,20 @@ def test_create_company_requires_its_options():
         run("create_company", "northwind", "--name", "Northwind", "--admin-password", "x")
 
 
-def test_create_company_is_all_or_nothing(monkeypatch):
-    # Fault injection (not a stand-in for real behaviour): the last step of the command fails.
-    def fail(**kwargs):
-        raise RuntimeError("integrations table unavailable")
+def test_create_company_is_all_or_nothing_when_the_email_is_taken_meanwhile():
+    # Another staff member's command commits the same admin email after this one's checks
+    # passed: here, as the company row is written, so company_admin_create meets a real row.
+    def take_the_email(sender, instance, created, **kwargs):
+        User.objects.create_user(email="it@northwind.example", password=None)
 
-    monkeypatch.setattr("integrations.management.commands.create_company.integrations_ensure", fail)
-    with pytest.raises(RuntimeError):
-        create_company()
+    post_save.connect(take_the_email, sender=Company, weak=False)
+    try:
+        with pytest.raises(CommandError, match="was taken meanwhile"):
+            create_company()
+    finally:
+        post_save.disconnect(take_the_email, sender=Company)
     assert not Company.objects.exists()
-    assert not User.objects.exists()
+    assert not Integration.objects.exists()
 
 
 # --- generate_api_key ---

@@ -13,8 +13,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from integrations import tasks
 from integrations.models import ApiKey
 from integrations.notifications import (
+    MAIL_DELIVERY_ERRORS,
     api_key_final_notice_send,
     api_key_grace_notice_send,
     api_key_notices_send_due,
@@ -320,6 +322,71 @@ def test_rejected_use_email_goes_to_the_keys_company_only(
 
     assert [message.to for message in mailoutbox] == [["admin@fabrikam.com"]]
     assert "Fabrikam" in mailoutbox[0].body
+
+
+def test_rejected_use_task_run_twice_emails_each_admin_once(
+    admins, rotated, admin_user, mailoutbox, django_capture_on_commit_callbacks, t0
+):
+    old, _ = rotated
+    revoked = api_key_revoke(api_key=old.api_key, revoked_by=admin_user, now=t0)
+    with django_capture_on_commit_callbacks():  # the claim; its task is run by hand below
+        api_key_rejected_use_notify(api_key=revoked, now=t0 + timedelta(minutes=1))
+    claimed_at = (t0 + timedelta(minutes=1)).isoformat()
+
+    # The message as the broker delivers it, twice (CELERY_TASK_ACKS_LATE redelivers it when
+    # the worker is lost before the ack).
+    assert tasks.api_key_rejected_use_notice_send(old.api_key.pk, claimed_at) is True
+    assert tasks.api_key_rejected_use_notice_send(old.api_key.pk, claimed_at) is False
+
+    assert sorted(message.to[0] for message in mailoutbox) == [
+        "admin@contoso.com",
+        "second.admin@contoso.com",
+    ]
+    assert reload(old).rejected_use_notice_sent_at == t0 + timedelta(minutes=1)
+
+
+def test_rejected_use_task_of_a_replaced_claim_sends_nothing_and_the_new_claim_sends_once(
+    admins, rotated, admin_user, mailoutbox, django_capture_on_commit_callbacks, t0
+):
+    old, _ = rotated
+    revoked = api_key_revoke(api_key=old.api_key, revoked_by=admin_user, now=t0)
+    first, second = t0 + timedelta(minutes=1), t0 + timedelta(days=1, minutes=2)
+    with django_capture_on_commit_callbacks():
+        api_key_rejected_use_notify(api_key=revoked, now=first)
+    assert api_key_rejected_use_notice_send(api_key_id=revoked.pk, claimed_at=first, now=first)
+    with django_capture_on_commit_callbacks():
+        assert api_key_rejected_use_notify(api_key=reload(old), now=second)
+    mailoutbox.clear()
+
+    # A late retry of the first day's task, then the second day's task twice.
+    assert not api_key_rejected_use_notice_send(api_key_id=revoked.pk, claimed_at=first)
+    assert api_key_rejected_use_notice_send(api_key_id=revoked.pk, claimed_at=second)
+    assert not api_key_rejected_use_notice_send(api_key_id=revoked.pk, claimed_at=second)
+
+    assert len(mailoutbox) == 2
+
+
+def test_a_failed_rejected_use_email_is_sent_by_the_retry(
+    admins, rotated, admin_user, mailoutbox, settings, django_capture_on_commit_callbacks, t0
+):
+    old, _ = rotated
+    revoked = api_key_revoke(api_key=old.api_key, revoked_by=admin_user, now=t0)
+    with django_capture_on_commit_callbacks():
+        api_key_rejected_use_notify(api_key=revoked, now=t0 + timedelta(minutes=1))
+    claimed_at = (t0 + timedelta(minutes=1)).isoformat()
+    # A real SMTP attempt to a port where nothing listens: connection refused.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = 1
+    settings.EMAIL_TIMEOUT = 2
+
+    with pytest.raises(MAIL_DELIVERY_ERRORS):
+        tasks.api_key_rejected_use_notice_send(old.api_key.pk, claimed_at)
+
+    assert reload(old).rejected_use_notice_sent_at is None
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert tasks.api_key_rejected_use_notice_send(old.api_key.pk, claimed_at) is True
+    assert len(mailoutbox) == 2
 
 
 # --- Wiring: the SCIM middleware calls api_key_rejected_use_notify on each refused request ---

@@ -17,3 +17,11 @@ def company_admin_create(*, company: Company, email: str, password: str) -> User
     return User.objects.create_user(
         email=email, password=password, company=company, role=User.Role.ADMIN
     )
+
+
+@transaction.atomic
+def company_rename(*, company: Company, name: str) -> Company:
+    """Change the company's display name; the slug is fixed once the company exists."""
+    company.name = name
+    company.save(update_fields=["name"])
+    return company
