@@ -6,21 +6,36 @@ Provisioned users and teams belong to Microsoft Entra ID: their SCIM attributes 
 read-only, since an edit here would be overwritten by the next sync and would bypass the
 provisioning log. The integrations app extends the Company page with its integrations
 (integrations/admin.py), keeping the one-way dependency.
+
+A company is deleted through `company_delete` on its own confirmation page: while it has
+provisioned users, staff type its slug and confirm their number; the bulk delete action is
+disabled, since it would skip that page.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms import BaseModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from .exceptions import CompanyHasProvisionedUsers
 from .models import Company, Group, User
-from .services.companies import company_admin_create, company_create, company_rename
+from .selectors import company_summary_get
+from .services.companies import (
+    company_admin_create,
+    company_create,
+    company_delete,
+    company_rename,
+)
 
 SCIM_FIELDS = (
     "scim_id",
@@ -73,6 +88,37 @@ class CompanyAdminInline(admin.TabularInline):
     def admin_link(self, user: User) -> str:
         url = reverse("admin:accounts_user_change", args=[user.pk])
         return format_html('<a href="{}">{}</a>', url, user.email)
+
+
+class CompanyDeleteForm(forms.Form):
+    """Confirms deleting a company. With provisioned users, the staff member types the slug
+    and ticks that the number shown will be deleted; that number is posted back, so the
+    service refuses if it changed in the meantime."""
+
+    provisioned_user_count = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    slug = forms.CharField(max_length=64, strip=True)
+    understood = forms.BooleanField()
+
+    def __init__(self, *args: object, company: Company, learner_count: int, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.company = company
+        self.fields["provisioned_user_count"].initial = learner_count
+        if learner_count:
+            self.fields["slug"].label = f"Type the company slug ({company.slug}) to confirm"
+            self.fields[
+                "understood"
+            ].label = f"I understand {learner_count} provisioned users will be deleted"
+            self.fields["understood"].error_messages["required"] = (
+                f"Tick this box to confirm that {learner_count} provisioned users will be deleted."
+            )
+        else:
+            del self.fields["slug"], self.fields["understood"]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if slug != self.company.slug:
+            raise forms.ValidationError("This is not the slug of the company being deleted.")
+        return slug
 
 
 @admin.register(Company)
@@ -133,6 +179,84 @@ class CompanyAdmin(admin.ModelAdmin):
         # The admin goes on with `obj` (log entry, redirect), so it becomes the saved row.
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        # "Delete selected" would delete provisioned users without the confirmation page.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_company_delete_permission(self, request: HttpRequest, company: Company) -> bool:
+        # The stock page also demands the right to delete every related row; the people are
+        # the ones that matter (integrations and logs are read-only in admin by design).
+        return self.has_delete_permission(request, company) and request.user.has_perm(
+            "accounts.delete_user"
+        )
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Replaces the stock page, which lists every row and stops at User.company PROTECT."""
+        company = self.get_object(request, unquote(object_id))
+        if company is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_company_delete_permission(request, company):
+            raise PermissionDenied
+        summary = company_summary_get(company=company)
+        if request.method != "POST":
+            form = CompanyDeleteForm(company=company, learner_count=summary.learner_count)
+        else:
+            form = CompanyDeleteForm(
+                request.POST, company=company, learner_count=summary.learner_count
+            )
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        # Logged first (it needs the row); rolled back if the deletion is refused.
+                        self.log_deletions(request, Company.objects.filter(pk=company.pk))
+                        deletion = company_delete(
+                            company=company,
+                            confirmed_provisioned_user_count=form.cleaned_data[
+                                "provisioned_user_count"
+                            ],
+                        )
+                except CompanyHasProvisionedUsers as exc:
+                    # Users were provisioned after the page was shown: show the new count and
+                    # ask again, with the box unticked.
+                    summary = company_summary_get(company=company)
+                    data = request.POST.copy()
+                    data.pop("understood", None)
+                    form = CompanyDeleteForm(
+                        data, company=company, learner_count=summary.learner_count
+                    )
+                    form.add_error(
+                        None,
+                        f"The company now has {exc.learner_count} provisioned users, not "
+                        f"{exc.confirmed_count}. Check the numbers and confirm again.",
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"Deleted the company {company.name}: {deletion.learner_count} "
+                        f"provisioned users, {deletion.admin_count} admins, "
+                        f"{deletion.team_count} teams.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:accounts_company_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Delete the company {company.name}",
+            "opts": self.opts,
+            "object": company,
+            "summary": summary,
+            # By the reverse relation's name: accounts must not import integrations.
+            "api_key_count": Company.objects.filter(pk=company.pk).aggregate(
+                count=Count("integrations__api_keys")
+            )["count"],
+            "form": form,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/accounts/company/delete_confirmation.html", context)
 
 
 class CompanyAdminCreationForm(BaseUserCreationForm):

@@ -37,3 +37,19 @@ class InvalidManager(AccountsError):
 
 class InvalidProfile(AccountsError):
     """A profile value the model cannot hold (e.g. an empty userName)."""
+
+
+class CompanyHasProvisionedUsers(AccountsError):
+    """Deleting the company would delete provisioned users the staff member did not confirm.
+
+    `learner_count` is the number of provisioned users now; `confirmed_count` the number the
+    staff member confirmed (None if none), which differs when users arrived in the meantime.
+    """
+
+    def __init__(self, *, learner_count: int, confirmed_count: int | None):
+        self.learner_count = learner_count
+        self.confirmed_count = confirmed_count
+        super().__init__(
+            f"The company has {learner_count} provisioned users; "
+            f"confirmed: {'none' if confirmed_count is None else confirmed_count}."
+        )
