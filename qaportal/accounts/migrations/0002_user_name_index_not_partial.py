@@ -5,19 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='user',
-            name='accounts_user_company_user_name_ci_uniq',
+            model_name="user",
+            name="accounts_user_company_user_name_ci_uniq",
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(models.F('company'), django.db.models.functions.text.Lower('user_name'), name='accounts_user_company_user_name_ci_uniq', violation_error_message='This userName is already taken in this company.'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                models.F("company"),
+                django.db.models.functions.text.Lower("user_name"),
+                name="accounts_user_company_user_name_ci_uniq",
+                violation_error_message="This userName is already taken in this company.",
+            ),
         ),
     ]
