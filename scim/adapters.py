@@ -350,6 +350,11 @@ class ScimUser(_Adapter, SCIMUser):
         return {field: value for field, value in profile.items() if original.get(field) != value}
 
 
+def _is_scalar(value: Any) -> bool:
+    """A string, or a number (an email or phone number sent unquoted); never bool, {} or []."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def _canonical_item(field: str, item: Any) -> dict:
     """A multi-valued item with canonical sub-attribute names; values stored as sent."""
     if not isinstance(item, dict):
@@ -365,6 +370,10 @@ def _canonical_item(field: str, item: Any) -> dict:
             if flag is None:
                 raise InvalidValue(f"{field}.primary must be true or false.")
             value = flag
+        elif name in names.values() and not _is_scalar(value):
+            # Every other sub-attribute we know is a string (RFC 7643 §4.1.2): an
+            # object or array would end up as str(dict) in work_email or the admin.
+            raise InvalidValue(f"{field}.{name} must be a string.")
         result[name] = value
     return result
 
@@ -592,14 +601,13 @@ def group_changes_from_patch(operations: list[Operation]) -> GroupChanges:
     return changes
 
 
-def group_changes_from_resource(body: Any, *, replace: bool) -> GroupChanges:
+def group_changes_from_resource(body: Any) -> GroupChanges:
     """POST/PUT body -> fields and the full member list; nulls and unknown URNs ignored."""
     if not isinstance(body, dict):
         raise InvalidSyntax("The body must be a JSON object.")
     present = {key: value for key, value in body.items() if value is not None}
     changes = GroupChanges()
-    if replace:
-        changes.clear_members()
+    changes.clear_members()
     for operation in expand_value_object("add", present):
         _group_apply(changes, operation)
     if "display_name" not in changes.fields:

@@ -69,10 +69,6 @@ class MutabilityError(BadRequest):
     scim_type = "mutability"
 
 
-class Unauthorized(ScimError):
-    status = 401
-
-
 class NotFound(ScimError):
     status = 404
 
@@ -90,10 +86,6 @@ class Conflict(ScimError):
 
 class PayloadTooLarge(ScimError):
     status = 413
-
-
-class UnsupportedMediaType(ScimError):
-    status = 415
 
 
 class TooManyRequests(ScimError):

@@ -11,10 +11,11 @@ Differences from the stock transpiler, on purpose:
 - ids that are not UUIDs match nothing instead of raising.
 """
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -63,11 +64,14 @@ class FilterField:
                 raise InvalidFilter("A boolean attribute supports only eq true or eq false.")
             return Q(**{self.field: flag})
         if self.kind == DATE:
-            moment = parse_datetime(str(value)) if op in _ORDER_OPS or op == "eq" else None
+            try:
+                moment = parse_datetime(str(value)) if op in _ORDER_OPS or op == "eq" else None
+            except ValueError:  # well formed but impossible, e.g. month 13
+                moment = None
             if moment is None:
                 raise InvalidFilter("Dates support eq, gt, ge, lt and le with an ISO 8601 value.")
             if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment, timezone.UTC)
+                moment = timezone.make_aware(moment, datetime.UTC)
             lookup = "exact" if op == "eq" else _ORDER_OPS[op]
             return Q(**{f"{self.field}__{lookup}": moment})
         if not isinstance(value, str):
@@ -233,30 +237,12 @@ class FilterQuery:
             raise InvalidFilter("Unsupported filter.")
         return ParsedFilter(condition=condition, eq_values=transpiler.eq_values)
 
-    @classmethod
-    def queryset(cls, *, company_id: int) -> QuerySet:
-        raise NotImplementedError
-
-    @classmethod
-    def search(cls, filter_query: str, request=None) -> QuerySet:
-        """The filtered queryset, scoped to the request's company in SQL."""
-        condition = cls.parse(filter_query).condition
-        return cls.queryset(company_id=request.scim_company_id).filter(condition)
-
 
 class UserFilterQuery(FilterQuery):
     fields = USER_FIELDS
     attr_map = {key: spec.field for key, spec in USER_FIELDS.items()}
 
-    @classmethod
-    def queryset(cls, *, company_id: int) -> QuerySet:
-        return selectors.user_queryset(company_id=company_id)
-
 
 class GroupFilterQuery(FilterQuery):
     fields = GROUP_FIELDS
     attr_map = {key: spec.field for key, spec in GROUP_FIELDS.items()}
-
-    @classmethod
-    def queryset(cls, *, company_id: int) -> QuerySet:
-        return selectors.group_queryset(company_id=company_id)

@@ -33,7 +33,11 @@ def get_extra_model_filter_kwargs_getter(model: type[Model]) -> Callable[..., di
 
 
 def base_location_getter(request: HttpRequest | None = None, *args, **kwargs) -> str:
-    """BASE_LOCATION_GETTER: https://<host> of the request (the Tenant URL's origin)."""
+    """BASE_LOCATION_GETTER: the origin the request came to (the Tenant URL's origin).
+
+    The scheme is the request's: https behind the TLS-terminating proxy (SECURE_PROXY_SSL_HEADER),
+    http on the plain development server, so every meta.location can be followed as given.
+    """
     if request is None:
         return "https://localhost"
-    return f"https://{request.get_host()}"
+    return f"{request.scheme}://{request.get_host()}"

@@ -4,9 +4,10 @@ Plugged in as django-scim2's AUTH_CHECK_MIDDLEWARE, which SCIMView.dispatch appl
 decorator: it wraps each SCIM view call, not the whole site. A browser session never counts;
 only `Authorization: Bearer <API key>` does.
 
-Rate limits (scim/throttle.py) are decided here, with no SQL query of their own: an accepted
-key over QA_SCIM_RATE_LIMIT gets 429 (logged to the activity log at most once a second per
-key), and an IP over QA_SCIM_AUTH_FAILURE_LIMIT failed bearer attempts gets 429 instead of 401.
+Rate limits (scim/throttle.py) are decided here, with no SQL query of their own: a found key,
+accepted, revoked or expired, over QA_SCIM_RATE_LIMIT gets 429 (logged to the activity log at
+most once a second per key), and an IP over QA_SCIM_AUTH_FAILURE_LIMIT failed bearer attempts
+gets 429 instead of 401.
 """
 
 import json
@@ -85,7 +86,22 @@ class ScimBearerAuthMiddleware:
             api_key = authentication.api_key
             company_id = api_key.integration.company_id if api_key else None
             rejection = authentication.rejection
-            if rejection is not None:
+            # A found key, even a revoked or expired one, is held to its own rate limit, so a
+            # leaked old key cannot flood the company's activity log either.
+            decision = (
+                throttle.key_request_allow(key_id=api_key.public_id)
+                if api_key
+                else throttle.ALLOWED
+            )
+            if not decision.allowed:
+                response = self._too_many_requests(
+                    decision,
+                    detail="Too many requests with this API key (the limit is "
+                    f"{throttle.rate_limit_text()}). Retry after {decision.retry_after} s.",
+                )
+                if not decision.log_refusal:
+                    return response
+            elif rejection is not None:
                 throttled = self._throttle_failure(request, rejection)
                 if throttled is not None:
                     return throttled
@@ -95,19 +111,7 @@ class ScimBearerAuthMiddleware:
             else:
                 request.scim_api_key = api_key  # type: ignore[attr-defined]
                 request.scim_company_id = company_id  # type: ignore[attr-defined]
-                decision = throttle.key_request_allow(key_id=api_key.public_id)
-                if not decision.allowed:
-                    response = self._too_many_requests(
-                        decision,
-                        detail="Too many requests with this API key (the limit is "
-                        f"{throttle.rate_limit_text()}). Retry after {decision.retry_after} s.",
-                    )
-                    if not decision.log_refusal:
-                        return response
-                else:
-                    response = self._too_large(request) or self.get_response(
-                        request, *args, **kwargs
-                    )
+                response = self._too_large(request) or self.get_response(request, *args, **kwargs)
 
         self._record(
             request,

@@ -43,6 +43,24 @@ class Operation:
     value: Any
 
 
+def has_lone_surrogate(document: object) -> bool:
+    """Whether any key or string of a parsed JSON document cannot be encoded as UTF-8."""
+    pending = [document]  # iterative: json.loads accepts nesting deeper than the stack
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+            pending.extend(item.keys())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
 def parse_path(raw: str) -> Path:
     """Parse `[urn:]attr[filter][.sub]`; raises InvalidPath for anything else."""
     if not isinstance(raw, str) or not raw.strip():
@@ -71,7 +89,12 @@ def parse_path(raw: str) -> Path:
         if value_filter is None:
             raise InvalidPath(f"Only [attribute eq \"value\"] filters are supported: '{raw}'.")
         filter_attribute = value_filter.group("attr").lower()
-        filter_value = json.loads(value_filter.group("value"))
+        try:
+            filter_value = json.loads(value_filter.group("value"))
+        except ValueError:  # a bad escape such as \q
+            raise InvalidPath(f"Invalid string in the filter of '{raw}'.") from None
+        if "\x00" in filter_value or has_lone_surrogate(filter_value):
+            raise InvalidPath(f"The filter of '{raw}' holds a NUL or an unpaired UTF-16 surrogate.")
     sub = match.group("sub")
     return Path(
         attribute=match.group("attr").lower(),

@@ -7,15 +7,17 @@ What changes, and why:
 - tenancy: every read is a selector scoped in SQL (django-scim2 filters tenants in Python);
 - lists: LIMIT/OFFSET and a SQL count; `count` capped at filter.maxResults, `count=0`,
   startIndex below 1 read as 1, `attributes`/`excludedAttributes`;
-- writes go through the accounts services; a PATCH is one transaction with one UPDATE;
-  group PATCH answers 204.
+- writes go through the accounts services; a user PATCH is one UPDATE, applied only to the
+  row as read (read again and retried when a concurrent PATCH changed it); group PATCH is
+  one transaction and answers 204.
 """
 
 import copy
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
@@ -25,9 +27,8 @@ from django_scim import views as scim_views
 from django_scim.exceptions import SCIMException
 
 from qaportal.accounts.exceptions import (
+    AccountsError,
     GroupNameTaken,
-    InvalidManager,
-    InvalidProfile,
     UnknownMembers,
     UserNameTaken,
 )
@@ -40,7 +41,12 @@ from qaportal.accounts.services.groups import (
     group_members_replace,
     group_update,
 )
-from qaportal.accounts.services.users import user_delete, user_provision, user_update
+from qaportal.accounts.services.users import (
+    UserChangedMeanwhile,
+    user_delete,
+    user_provision,
+    user_update,
+)
 
 from . import selectors
 from .activity import activity_of
@@ -62,37 +68,19 @@ from .errors import (
     NotImplementedByServer,
     PayloadTooLarge,
     ServiceUnavailable,
-    UnsupportedMediaType,
     error_response,
     response_for_exception,
 )
 from .filters import GroupFilterQuery, UserFilterQuery
-from .patch import normalize_patch
+from .patch import has_lone_surrogate, normalize_patch
 from .projection import Projection
 
 logger = logging.getLogger(__name__)
 
 MAX_START_INDEX = 10**9
-_JSON_MEDIA_TYPES = {"", "application/json", "application/scim+json", "text/json"}
+# Reads and UPDATEs of one user PATCH before giving up on concurrent changes (503, retried).
+PATCH_ATTEMPTS = 10
 _FOREIGN_KEY_VIOLATION = "23503"
-
-
-def _has_lone_surrogate(document: object) -> bool:
-    """Whether any key or string of a parsed JSON document cannot be encoded as UTF-8."""
-    pending = [document]  # iterative: json.loads accepts nesting deeper than the stack
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-            pending.extend(item.keys())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-    return False
 
 
 @contextmanager
@@ -111,17 +99,31 @@ def referenced_users_may_vanish(detail: str) -> Iterator[None]:
         raise InvalidValue(detail) from None
 
 
-def _translate(exc: Exception) -> SCIMException | None:
+def _unknown_members(ids: Iterable[str]) -> InvalidValue:
+    """400 invalidValue naming member ids that are not users of this company.
+
+    The same answer for another company's user as for no user at all.
+    """
+    listed = ", ".join(sorted(set(ids)))
+    return InvalidValue(f"These member ids are not users of this company: {listed}")
+
+
+def _require_known_members(ids: Iterable[str], found: Container[str]) -> None:
+    unknown = [member_id for member_id in ids if member_id not in found]
+    if unknown:
+        raise _unknown_members(unknown)
+
+
+def _translate(exc: AccountsError) -> SCIMException:
     """The SCIM error for a domain error of the accounts app (translated once, here)."""
     if isinstance(exc, UserNameTaken):
         return Conflict(f"userName {exc.user_name} already exists.")
     if isinstance(exc, GroupNameTaken):
         return Conflict(f"displayName {exc.display_name} already exists.")
     if isinstance(exc, UnknownMembers):
-        return InvalidValue("These member ids are not users of this company: " + ", ".join(exc.ids))
-    if isinstance(exc, InvalidManager | InvalidProfile):
-        return InvalidValue(str(exc))
-    return None
+        return _unknown_members(exc.ids)
+    # InvalidManager, InvalidProfile and any other value the model cannot hold.
+    return InvalidValue(str(exc))
 
 
 class ScimErrorBoundary(View):
@@ -137,13 +139,7 @@ class ScimErrorBoundary(View):
             return super().dispatch(request, *args, **kwargs)
         except SCIMException as exc:
             return response_for_exception(exc)
-        except (
-            UserNameTaken,
-            GroupNameTaken,
-            UnknownMembers,
-            InvalidManager,
-            InvalidProfile,
-        ) as exc:
+        except AccountsError as exc:
             return response_for_exception(_translate(exc))
         except (OperationalError, InterfaceError):
             logger.exception("Database unavailable during SCIM %s %s", request.method, request.path)
@@ -170,11 +166,12 @@ class ScimViewMixin:
         return self.request.scim_company_id
 
     def read_json(self) -> dict:
-        """The JSON object of the request body (application/scim+json or application/json)."""
+        """The JSON object of the request body, whatever its declared media type.
+
+        ENTRA.md §1: a SCIM route never answers 406/415 for content negotiation; a body that
+        is not JSON is a 400 invalidSyntax.
+        """
         request = self.request
-        media_type = (request.content_type or "").lower()
-        if media_type not in _JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise UnsupportedMediaType("Send application/scim+json or application/json.")
         try:
             text = request.body.decode("utf-8").strip()
         except UnicodeDecodeError:
@@ -193,7 +190,7 @@ class ScimViewMixin:
             raise InvalidSyntax(f"Could not decode the JSON body: {exc}") from None
         if not isinstance(body, dict):
             raise InvalidSyntax("The body must be a JSON object.")
-        if _has_lone_surrogate(body):
+        if has_lone_surrogate(body):
             # JSON can escape half of a UTF-16 pair ("\ud800"); no database text can hold it.
             raise InvalidValue("The body contains an unpaired UTF-16 surrogate (\\uD800-\\uDFFF).")
         return body
@@ -345,13 +342,21 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
         activity = activity_of(request)
         activity.resource_name = profile["user_name"]
         profile, manager_id = self._resolve_manager(profile, None, strict=False)
-        user = user_provision(company_id=self.company_id, profile=profile)
+        with referenced_users_may_vanish("The manager was deleted meanwhile; no user was created."):
+            user = user_provision(company_id=self.company_id, profile=profile)
         user.manager_scim_id = manager_id
         activity.resource_id = str(user.scim_id)
         adapter = ScimUser(user, request=request)
         return self.respond(self._render(user), status=201, location=adapter.location)
 
-    def _update(self, user: User, profile: dict, *, strict: bool = True) -> list[str]:
+    def _update(
+        self,
+        user: User,
+        profile: dict,
+        *,
+        strict: bool = True,
+        unmodified_since: datetime | None = None,
+    ) -> list[str]:
         adapter = ScimUser(user, request=self.request)
         original = adapter.current_profile()
         changes = adapter.changes_from(profile, original)
@@ -363,7 +368,7 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
             user.manager_scim_id = manager_id
         try:
             with referenced_users_may_vanish("The manager was deleted meanwhile; nothing changed."):
-                changed = user_update(user=user, changes=changes)
+                changed = user_update(user=user, changes=changes, unmodified_since=unmodified_since)
         except (OperationalError, InterfaceError):
             raise
         except DatabaseError:
@@ -397,16 +402,26 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
         self.require_target(item=True)
         operations = normalize_patch(self.read_json())
         manager_id = ScimUser.requested_manager(operations)
-        user = self._get_user(manager_scim_id=manager_id)
-        if manager_id is not None:
-            self.prefetched_manager = (manager_id, user.requested_manager_pk)
-        adapter = ScimUser(user, request=request)
-        profile = copy.deepcopy(adapter.current_profile())
-        for operation in operations:
-            adapter.apply(profile, operation)
-        # All operations were applied in memory; the result is written by one UPDATE (or
-        # nothing at all), so the PATCH is atomic without a transaction of its own.
-        self._update(user, profile)
+        for _attempt in range(PATCH_ATTEMPTS):
+            user = self._get_user(manager_scim_id=manager_id)
+            if manager_id is not None:
+                self.prefetched_manager = (manager_id, user.requested_manager_pk)
+            adapter = ScimUser(user, request=request)
+            profile = copy.deepcopy(adapter.current_profile())
+            for operation in operations:
+                adapter.apply(profile, operation)
+            # All operations were applied in memory; the result is written by one UPDATE (or
+            # nothing at all), so the PATCH is atomic without a transaction of its own. The
+            # UPDATE applies only to the row as read: when a concurrent PATCH changed it
+            # meanwhile, it is read again and the operations applied again, so no change is
+            # lost (optimistic locking: no BEGIN/COMMIT or lock, within the query budget).
+            try:
+                self._update(user, profile, unmodified_since=user.updated_at)
+            except UserChangedMeanwhile:
+                continue
+            break
+        else:
+            raise ServiceUnavailable("The user is being changed by other requests; retry.")
         projection = Projection.from_request(request)
         return self.respond(self._render(user, projection), location=adapter.location)
 
@@ -471,12 +486,7 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
     def _members(self, ids: list[str]) -> list[User]:
         """The users behind member ids, all of this company, or 400 naming the others."""
         found = selectors.users_by_scim_ids(company_id=self.company_id, scim_ids=ids)
-        unknown = [member_id for member_id in ids if member_id not in found]
-        if unknown:
-            # The same answer for another company's user as for no user at all.
-            raise InvalidValue(
-                "These member ids are not users of this company: " + ", ".join(sorted(set(unknown)))
-            )
+        _require_known_members(ids, found)
         return [found[member_id] for member_id in dict.fromkeys(ids)]
 
     @staticmethod
@@ -488,7 +498,7 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=False)
-        changes = group_changes_from_resource(self.read_json(), replace=True)
+        changes = group_changes_from_resource(self.read_json())
         activity = activity_of(request)
         activity.resource_name = changes.fields["display_name"]
         members = self._members(list(changes.add))
@@ -509,11 +519,7 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
         resolved = selectors.users_by_scim_ids(
             company_id=self.company_id, scim_ids=[*changes.add, *changes.remove]
         )
-        unknown = sorted(member_id for member_id in changes.add if member_id not in resolved)
-        if unknown:
-            raise InvalidValue(
-                "These member ids are not users of this company: " + ", ".join(unknown)
-            )
+        _require_known_members(changes.add, resolved)
         to_add = [resolved[member_id] for member_id in changes.add]
         # Removing someone who is not a member (or not a user) is a no-op, like Entra expects.
         to_remove = [resolved[member_id] for member_id in changes.remove if member_id in resolved]
@@ -549,7 +555,7 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
 
     def put(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=True)
-        changes = group_changes_from_resource(self.read_json(), replace=True)
+        changes = group_changes_from_resource(self.read_json())
         with referenced_users_may_vanish(_MEMBER_VANISHED), transaction.atomic():
             group = self._get_group(with_members=False, for_update=True)
             self._apply(group, changes)

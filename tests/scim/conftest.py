@@ -18,7 +18,13 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 class ScimClient(Client):
-    """Django's test client speaking SCIM: JSON bodies as application/scim+json."""
+    """Django's test client speaking SCIM as Entra does: over https, JSON bodies as
+    application/scim+json."""
+
+    def request(self, **request):
+        # Django's client sends plain http unless told otherwise; Entra only speaks https.
+        request.update({"wsgi.url_scheme": "https", "SERVER_PORT": "443"})
+        return super().request(**request)
 
     def post_json(self, path, body, **extra):
         return self.generic("POST", path, _dumps(body), content_type=SCIM_JSON, **extra)

@@ -393,3 +393,32 @@ def test_active_cannot_be_removed(patch, learner):
         400, "active is required; replace it with true or false.", "mutability"
     )
     assert learner.is_active is True
+
+
+# A JSON escape that does not decode (\q), or decodes to half a UTF-16 pair or to NUL.
+BAD_FILTER_STRINGS = ["\\q", "\\ud800", "x\\udc00", "\\u12", "\\u0000"]
+
+
+@pytest.mark.parametrize("escaped", BAD_FILTER_STRINGS)
+def test_a_bad_string_in_a_filtered_path_is_invalid_path(scim_client, learner, escaped):
+    emails = learner.emails
+    response = scim_client.patch_ops(
+        f"{BASE}/Users/{learner.scim_id}",
+        {"op": "replace", "path": f'emails[type eq "{escaped}"].value', "value": "a@contoso.com"},
+    )
+    if escaped == "\\u0000":  # refused with the body, before the path is parsed
+        assert response.json()["scimType"] == "invalidValue"
+    else:
+        assert response.status_code == 400, response.content
+        assert response.json()["scimType"] == "invalidPath"
+    learner.refresh_from_db()
+    assert learner.emails == emails
+
+
+@pytest.mark.parametrize("escaped", BAD_FILTER_STRINGS)
+@pytest.mark.parametrize("parameter", ["attributes", "excludedAttributes"])
+def test_a_bad_string_in_a_projected_path_is_a_400(scim_client, learner, escaped, parameter):
+    for path in (f"{BASE}/Users/{learner.scim_id}", f"{BASE}/Users"):
+        response = scim_client.get(path, {parameter: f'emails[type eq "{escaped}"].value'})
+        assert response.status_code == 400, response.content
+        assert response.json()["scimType"] == "invalidValue"

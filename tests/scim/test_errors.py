@@ -82,10 +82,21 @@ def test_both_json_media_types_are_accepted(scim_client):
     assert response.status_code == 201
 
 
-def test_form_bodies_are_unsupported_media_type(scim_client):
+def test_form_bodies_are_invalid_syntax_never_415(scim_client):
+    # ENTRA.md §1: no 406/415 on SCIM routes; a body that is not JSON is a 400.
     response = scim_client.post(f"{BASE}/Users", {"userName": "form@contoso.com"})
-    assert response.status_code == 415
-    assert response.json() == error_body(415, "Send application/scim+json or application/json.")
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidSyntax"
+    assert response.json()["detail"].startswith("Could not decode the JSON body")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", ""]
+)
+def test_a_json_body_is_read_whatever_its_media_type(scim_client, content_type):
+    body = json.dumps({"schemas": [USER], "userName": f"{content_type or 'none'}@contoso.com"})
+    response = scim_client.generic("POST", f"{BASE}/Users", body, content_type=content_type)
+    assert response.status_code == 201, response.content
 
 
 def test_any_accept_header_gets_scim_json(scim_client):
@@ -156,6 +167,38 @@ def test_a_database_outage_is_a_scim_503_with_retry_after(scim_client, learner, 
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json() == error_body(503, "The service is briefly unavailable.")
+
+
+def test_a_database_outage_after_authentication_is_a_logged_503(
+    scim_client, learner, company, monkeypatch
+):
+    from django.db import OperationalError
+
+    from integrations.models import ProvisioningEvent
+    from scim import selectors
+
+    def unavailable(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    # The key is checked (the middleware's query works); the resource's query fails.
+    monkeypatch.setattr(selectors, "user_get", unavailable)
+    response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == error_body(503, "The service is briefly unavailable.")
+    # Answered by the view's error boundary, inside the middleware, which logs it.
+    logged = ProvisioningEvent.objects.get(company=company, status_code=503)
+    assert logged.detail == "The service is briefly unavailable."
+
+
+def test_every_accounts_error_is_translated_to_a_scim_error():
+    from qaportal.accounts.exceptions import AccountsError, InvalidManager
+    from scim.views import _translate
+
+    for error in (AccountsError("An odd value."), InvalidManager("An odd value.")):
+        translated = _translate(error)
+        assert (translated.status, translated.scim_type) == (400, "invalidValue")
+        assert translated.detail == "An odd value."
 
 
 def test_nul_characters_are_refused_before_the_database(scim_client):

@@ -210,3 +210,26 @@ def test_an_empty_filter_lists_everyone(scim_client, users):
     # The reference Postman collection calls /Users/?filter= (SCIMReferenceCode#44).
     body = scim_client.get(f"{BASE}/Users/?filter=").json()
     assert body["totalResults"] == 5
+
+
+def test_a_naive_date_filter_is_read_as_utc(scim_client, users):
+    after = scim_client.get(
+        f"{BASE}/Users", {"filter": 'meta.lastModified gt "2024-01-01T00:00:00"'}
+    )
+    assert after.status_code == 200, after.content
+    assert sorted(ids(after)) == sorted(str(u.scim_id) for u in users)
+    before = scim_client.get(f"{BASE}/Groups", {"filter": 'meta.created lt "2000-01-01T00:00:00"'})
+    assert before.status_code == 200, before.content
+    assert before.json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize(
+    "moment", ["2020-13-45T00:00:00Z", "2021-02-30T00:00:00", "2020-01-01T25:00:00+01:00"]
+)
+def test_an_impossible_date_is_invalid_filter(scim_client, users, moment):
+    for resource in ("Users", "Groups"):
+        response = scim_client.get(
+            f"{BASE}/{resource}", {"filter": f'meta.lastModified gt "{moment}"'}
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["scimType"] == "invalidFilter"

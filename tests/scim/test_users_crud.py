@@ -278,3 +278,68 @@ def test_concurrent_creates_of_one_user_name_make_exactly_one(generated_key):
         statuses = sorted(pool.map(create, range(12)))
     assert statuses == [201] + [409] * 11
     assert User.objects.filter(user_name__iexact="race@x.com").count() == 1
+
+
+LONG_WORK_EMAIL = "a" * 388 + "@contoso.com"  # 400 characters; work_email holds 320
+TOO_LONG = 'The value of the "work" email is longer than 320 characters.'
+
+
+def test_a_work_email_longer_than_its_column_is_invalid_value_on_post(scim_client, company):
+    for kind in ("work", "Work"):
+        body = {
+            "userName": "long@contoso.com",
+            "emails": [{"type": kind, "value": LONG_WORK_EMAIL}],
+        }
+        response = scim_client.post_json(f"{BASE}/Users", body)
+        assert response.status_code == 400, response.content
+        assert response.json() == error_body(400, TOO_LONG, "invalidValue")
+    assert not User.objects.filter(user_name="long@contoso.com").exists()
+    # Another type of email is not copied to a column: any length the body allows is kept.
+    body = {"userName": "long@contoso.com", "emails": [{"type": "home", "value": LONG_WORK_EMAIL}]}
+    assert scim_client.post_json(f"{BASE}/Users", body).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "value", [{"value": "a@contoso.com"}, ["a@contoso.com"], True], ids=["object", "array", "bool"]
+)
+def test_an_email_value_that_is_not_a_string_is_invalid_value(scim_client, learner, value):
+    body = {"userName": "odd@contoso.com", "emails": [{"type": "work", "value": value}]}
+    response = scim_client.post_json(f"{BASE}/Users", body)
+    assert response.json() == error_body(400, "emails.value must be a string.", "invalidValue")
+    response = scim_client.put_json(f"{BASE}/Users/{learner.scim_id}", body)
+    assert response.json() == error_body(400, "emails.value must be a string.", "invalidValue")
+    response = scim_client.patch_ops(
+        f"{BASE}/Users/{learner.scim_id}",
+        {"op": "add", "path": "emails", "value": [{"type": "work", "value": value}]},
+    )
+    assert response.json() == error_body(400, "emails.value must be a string.", "invalidValue")
+    assert not User.objects.filter(user_name="odd@contoso.com").exists()
+    learner.refresh_from_db()
+    assert "{" not in learner.work_email and "[" not in learner.work_email
+
+
+def test_a_work_email_longer_than_its_column_is_invalid_value_on_put_and_patch(
+    scim_client, learner
+):
+    before = (learner.emails, learner.work_email)
+    path = f"{BASE}/Users/{learner.scim_id}"
+    body = {"userName": learner.user_name, "emails": [{"type": "work", "value": LONG_WORK_EMAIL}]}
+    response = scim_client.put_json(path, body)
+    assert response.json() == error_body(400, TOO_LONG, "invalidValue")
+    for operation in (
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": LONG_WORK_EMAIL},
+        {"op": "add", "path": "emails", "value": [{"type": "work", "value": LONG_WORK_EMAIL}]},
+        {"op": "replace", "value": {"emails": [{"type": "work", "value": LONG_WORK_EMAIL}]}},
+    ):
+        response = scim_client.patch_ops(path, operation)
+        assert response.json() == error_body(400, TOO_LONG, "invalidValue"), operation
+    learner.refresh_from_db()
+    assert (learner.emails, learner.work_email) == before
+    # Exactly 320 characters fit.
+    fits = "a" * 308 + "@contoso.com"
+    response = scim_client.patch_ops(
+        path, {"op": "replace", "path": 'emails[type eq "work"].value', "value": fits}
+    )
+    assert response.status_code == 200, response.content
+    learner.refresh_from_db()
+    assert learner.work_email == fits

@@ -201,6 +201,8 @@ ATTRIBUTE_PATHS = st.sampled_from(
         "externalId",
         "title",
         'emails[type eq "work"].value',
+        'emails[type eq "\\q"].value',
+        'emails[type eq "\\ud800"].value',
         'phoneNumbers[type eq "mobile"].value',
         'addresses[type eq "work"].streetAddress',
         "name.givenName",
@@ -235,6 +237,11 @@ def patch_bodies(world: World) -> st.SearchStrategy[Any]:
     return st.one_of(body, body.map(lambda b: {**b, "Operations": b["Operations"][0:1] or None}))
 
 
+# "work" is copied to the work_email column (320 characters): sample it, with 400 characters.
+EMAIL_TYPES = st.sampled_from(["work", "Work"]) | TEXT
+LONG_EMAIL = st.just("w" * 388 + "@contoso.com")
+
+
 def user_bodies(world: World) -> st.SearchStrategy[Any]:
     return st.fixed_dictionaries(
         {"userName": TEXT | VALUE},
@@ -243,7 +250,10 @@ def user_bodies(world: World) -> st.SearchStrategy[Any]:
             "active": SCALARS,
             "displayName": VALUE,
             "externalId": VALUE,
-            "emails": st.lists(st.fixed_dictionaries({"value": VALUE, "type": TEXT}), max_size=2)
+            "emails": st.lists(
+                st.fixed_dictionaries({"value": VALUE | LONG_EMAIL, "type": EMAIL_TYPES}),
+                max_size=2,
+            )
             | JSON,
             "name": st.dictionaries(st.sampled_from(["givenName", "familyName"]), VALUE) | JSON,
             ENTERPRISE: st.fixed_dictionaries({"manager": ids(world).map(lambda v: {"value": v})})
@@ -344,6 +354,10 @@ FILTERS = st.one_of(
             'userName eq "' + "a" * 10_000 + '"',
             "id eq " + "1" * 500,
             'meta.lastModified gt "2011-05-13T04:42:34Z"',
+            'meta.lastModified gt "2024-01-01T00:00:00"',
+            'meta.created lt "2020-13-45T00:00:00Z"',
+            'emails[type eq "\\q"].value',
+            'emails[type eq "\\ud800"].value',
             'userName eq "\\u0000"',
             'externalId eq "' + SECRETS[2] + '"',
             'displayName eq "' + SECRETS[3] + '"',

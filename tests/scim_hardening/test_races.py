@@ -299,3 +299,54 @@ def test_a_manager_deleted_while_being_assigned_never_fails_with_500(generated_k
         assert deleted.status_code == 204
         report.refresh_from_db()
         assert report.manager_id is None
+
+
+def test_concurrent_patches_adding_emails_and_phones_to_one_user_lose_nothing(
+    generated_key, company
+):
+    user = LearnerFactory(company=company, emails=[], phone_numbers=[])
+    path = f"{BASE}/Users/{user.scim_id}"
+
+    def add(n: int) -> Callable[[], object]:
+        operations = [
+            {"op": "Add", "path": "emails", "value": [{"type": f"t{n}", "value": f"{n}@c.com"}]},
+            {"op": "Add", "path": f'phoneNumbers[type eq "p{n}"].value', "value": f"+1 555 {n}"},
+        ]
+        return lambda: client_for(generated_key).patch_ops(path, *operations)
+
+    for _ in range(ROUNDS):
+        User.objects.filter(pk=user.pk).update(emails=[], phone_numbers=[])
+        responses = run_together([add(n) for n in range(THREADS)])
+
+        assert {r.status_code for r in responses} == {200}, [r.content for r in responses]
+        user.refresh_from_db()
+        assert sorted(e["type"] for e in user.emails) == sorted(f"t{n}" for n in range(THREADS))
+        assert sorted(p["type"] for p in user.phone_numbers) == sorted(
+            f"p{n}" for n in range(THREADS)
+        )
+
+
+def test_a_manager_deleted_while_a_user_is_created_never_fails_with_500(
+    generated_key, company, monkeypatch
+):
+    from scim.views import UsersView
+
+    manager = LearnerFactory(company=company)
+    resolve = UsersView._resolve_manager
+
+    def resolve_then_lose_the_manager(self, *args, **kwargs):
+        resolved = resolve(self, *args, **kwargs)
+        # Deleted by a concurrent request after its id was resolved, before the INSERT.
+        User.objects.filter(pk=manager.pk).delete()
+        return resolved
+
+    monkeypatch.setattr(UsersView, "_resolve_manager", resolve_then_lose_the_manager)
+    body = {
+        "userName": "report@contoso.com",
+        ENTERPRISE: {"manager": {"value": str(manager.scim_id)}},
+    }
+    response = client_for(generated_key).post_json(f"{BASE}/Users", body)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["scimType"] == "invalidValue"
+    assert not User.objects.filter(company=company, user_name="report@contoso.com").exists()

@@ -207,3 +207,26 @@ def test_processes_sharing_redis_share_one_bucket_atomically(private_redis, sett
     elapsed = time.monotonic() - started
     # 80 attempts: the burst of 10 plus whatever refilled (5/s) while they ran, never more.
     assert 10 <= allowed.count(True) <= 10 + int(5 * elapsed) + 1
+
+
+@pytest.mark.django_db
+def test_a_revoked_key_is_rate_limited_and_cannot_flood_the_activity_log(
+    limiter_store, settings, entra_integration, admin_user, company
+):
+    settings.QA_SCIM_RATE_LIMIT = 2  # bursts of 4
+    settings.QA_SCIM_AUTH_FAILURE_LIMIT = 0
+    revoked = api_key_generate(integration=entra_integration, created_by=admin_user)
+    api_key_revoke(api_key=revoked.api_key, revoked_by=admin_user)
+    client = _client_from("198.51.100.5", token=revoked.plaintext)
+
+    statuses = [client.get(CONFIG).status_code for _ in range(20)]
+
+    assert statuses[:4] == [401] * 4
+    assert set(statuses[4:]) <= {401, 429}
+    assert 429 in statuses
+    _assert_429(client.get(CONFIG))
+    logged = ProvisioningEvent.objects.filter(company=company, api_key=revoked.api_key)
+    # Each 401 is logged, a refusal at most once a second: never one row per request.
+    assert logged.filter(status_code=429).count() < statuses.count(429)
+    assert logged.count() < len(statuses)
+    assert set(logged.values_list("outcome", flat=True)) == {ProvisioningEvent.Outcome.REJECTED_KEY}

@@ -9,6 +9,7 @@ usable.
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -42,10 +43,25 @@ PROFILE_FIELDS = frozenset(
 
 
 def work_email_of(emails: list) -> str:
-    """The value of the first email whose type is "work" (any case), else ""."""
+    """The value of the first email whose type is "work" (any case), else "".
+
+    Raises InvalidProfile when that value is not a string (or number), or is longer than
+    the work_email column.
+    """
     for item in emails or []:
         if isinstance(item, dict) and str(item.get("type", "")).lower() == "work":
-            return str(item.get("value") or "")
+            value = item.get("value")
+            if value is None:
+                return ""
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise InvalidProfile('The value of the "work" email must be a string.')
+            text = str(value)
+            max_length = User._meta.get_field("work_email").max_length
+            if len(text) > max_length:
+                raise InvalidProfile(
+                    f'The value of the "work" email is longer than {max_length} characters.'
+                )
+            return text
     return ""
 
 
@@ -97,13 +113,24 @@ def user_provision(*, company_id: int, profile: Mapping[str, Any]) -> User:
     return user
 
 
-def user_update(*, user: User, changes: Mapping[str, Any]) -> list[str]:
+class UserChangedMeanwhile(Exception):
+    """user_update(unmodified_since=…) found the row changed (or deleted) since it was read."""
+
+
+def user_update(
+    *, user: User, changes: Mapping[str, Any], unmodified_since: datetime | None = None
+) -> list[str]:
     """Apply profile changes to a learner with one UPDATE of the changed columns only.
 
     Returns the changed field names; an empty list means nothing was written (a no-op PATCH).
     Deactivation (`is_active` False) keeps the account and its history, and stops sign-in;
     reactivation restores the same account. Raises UserNameTaken, InvalidProfile or
     InvalidManager, leaving the row unchanged.
+
+    With `unmodified_since` (the `updated_at` the changes were computed from), the UPDATE
+    applies only if the row still has it, and raises UserChangedMeanwhile otherwise: a
+    read-modify-write without a lock, BEGIN or COMMIT that never overwrites a concurrent
+    change; the caller reads again and retries.
     """
     _check(user=user, changes=changes)
     changed = []
@@ -123,22 +150,19 @@ def user_update(*, user: User, changes: Mapping[str, Any]) -> list[str]:
     user.updated_at = timezone.now()
     try:
         with single_statement():
-            user.save(update_fields=[*changed, "updated_at"])
+            if unmodified_since is None:
+                user.save(update_fields=[*changed, "updated_at"])
+            else:
+                rows = User.objects.filter(pk=user.pk, updated_at=unmodified_since).update(
+                    updated_at=user.updated_at, **{field: getattr(user, field) for field in changed}
+                )
+                if rows == 0:
+                    raise UserChangedMeanwhile(user.pk)
     except IntegrityError as exc:
         if _is_user_name_conflict(exc):
             raise UserNameTaken(user.user_name or "") from None
         raise
     return changed
-
-
-def user_deactivate(*, user: User) -> bool:
-    """Deactivate a learner (Entra's soft delete). Idempotent; True when it changed."""
-    return bool(user_update(user=user, changes={"is_active": False}))
-
-
-def user_reactivate(*, user: User) -> bool:
-    """Reactivate the same learner account. Idempotent; True when it changed."""
-    return bool(user_update(user=user, changes={"is_active": True}))
 
 
 @transaction.atomic(savepoint=False)
