@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -87,7 +87,8 @@ class RecentSignInRequiredMixin:
     reauth_action: str = ""
 
     def reauth_next_url(self, request: HttpRequest, *args, **kwargs) -> str:
-        raise NotImplementedError
+        # Like Django's get_success_url(): each view using the mixin must say where to return.
+        raise ImproperlyConfigured(f"{type(self).__name__} must define reauth_next_url().")
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "POST" and not sign_in_is_recent(request):
