@@ -231,6 +231,8 @@ class FilterQuery:
         transpiler = _QTranspiler(cls.fields)
         try:
             condition = transpiler.transpile(tree)
+        # scim2-filter-parser's Q transpiler signals a construct it cannot express (e.g. a
+        # namespace it cannot pass on) with NotImplementedError: a 400, not a 500.
         except NotImplementedError as exc:
             raise InvalidFilter(f"Unsupported filter: {exc}") from None
         if not isinstance(condition, Q):
