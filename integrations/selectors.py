@@ -162,6 +162,11 @@ OPERATIONS: dict[str, Operation] = {
         Operation("reactivate_user", "Reactivate user", "Reactivated {name}", _U, True),
         Operation("delete_user", "Delete user", "Deleted user {name}", _U, True),
         Operation("get_user", "Read user", "Read user {name}", _U),
+        # Written by sso/ (Sign in with Microsoft), not by SCIM; `detail` says why it failed.
+        Operation(
+            "sso_sign_in", "Microsoft sign-in", "{name} signed in with Microsoft", _U,
+            tried="Microsoft sign-in refused for {name}",
+        ),
         Operation("filter_users", "Look up user", "Looked up user {name}", _U),
         Operation("list_users", "List users", "Listed users", _U),
         Operation("create_group", "Create group", "Created group {name}", _G, True),

@@ -31,6 +31,7 @@ from qaportal.accounts.selectors import company_admin_list
 
 from .exceptions import ApiKeyNotRevocable
 from .models import ApiKey, Integration, ProvisioningEvent
+from .sections import integration_sections_build
 from .selectors import (
     RESOURCE_TYPES,
     ActivityCursor,
@@ -162,13 +163,19 @@ def _filter_query(filters: ActivityFilter) -> str:
     return query.urlencode()
 
 
-def _integration_page(
+def integration_page_response(
     request: HttpRequest,
     integration: Integration,
     *,
     generated: GeneratedApiKey | None = None,
+    section_overrides: dict[str, dict] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    """Render the integration page; with `generated`, reveal that key's plaintext once."""
+    """Render the integration page; with `generated`, reveal that key's plaintext once.
+
+    `section_overrides` lets a registered section (integrations/sections.py) show its own
+    bound form with its errors.
+    """
     company = request.user.company
     now = timezone.now()
     page: Page = Paginator(
@@ -192,8 +199,11 @@ def _integration_page(
         "grace_period_text": timeuntil(now + settings.QA_KEY_GRACE_PERIOD, now),
         "generated": generated,
         "settings_tab": "integrations",
+        "sections": integration_sections_build(
+            request=request, integration=integration, overrides=section_overrides
+        ),
     }
-    return render(request, "integrations/integration_detail.html", context)
+    return render(request, "integrations/integration_detail.html", context, status=status)
 
 
 class SettingsView(CompanyAdminRequiredMixin, TemplateView):
@@ -226,7 +236,7 @@ class IntegrationDetailView(CompanyAdminRequiredMixin, View):
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
         integration = integration_get_or_404(company=request.user.company, provider=provider)
-        return _integration_page(request, integration)
+        return integration_page_response(request, integration)
 
 
 class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
@@ -247,7 +257,7 @@ class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, V
         generated = api_key_generate(
             integration=integration, created_by=request.user, ip_address=client_ip_address(request)
         )
-        response = _integration_page(request, integration, generated=generated)
+        response = integration_page_response(request, integration, generated=generated)
         response["Cache-Control"] = "no-store"
         return response
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path(f"{settings.SCIM_BASE_PATH}/", include("scim.urls", namespace="scim")),
     path("settings/", include("integrations.urls", namespace="integrations")),
     path("api/", include("integrations.api_urls", namespace="api")),
+    path("", include("sso.urls", namespace="sso")),
     path("", include("qaportal.accounts.urls", namespace="accounts")),
 ]

@@ -6,6 +6,10 @@ from integrations.models import Integration
 from integrations.services import GeneratedApiKey, api_key_generate, integrations_ensure
 from tests.factories import CompanyAdminFactory, CompanyFactory
 
+# The local OpenID Connect provider (a second process imitating Entra), shared by
+# tests/oidc_provider and tests/sso: `local_entra` per session, `entra` reset per test.
+pytest_plugins = ["tests.oidc_provider.fixture"]
+
 ADMIN_PASSWORD = "correct horse battery staple"
 
 

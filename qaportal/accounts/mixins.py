@@ -40,6 +40,7 @@ REAUTH_ACTIONS: dict[str, tuple[str, str]] = {
     # action: (what it does, the button to click again)
     "generate-api-key": ("generate a new API key", "Generate a new API Key"),
     "revoke-api-key": ("revoke the API key", "Revoke key"),
+    "configure-sso": ("change the single sign-on settings", "Save single sign-on"),
 }
 
 

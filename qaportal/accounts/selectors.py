@@ -75,3 +75,10 @@ def team_overview_list(*, company: Company, preview_size: int = 8) -> QuerySet[G
             Prefetch("members", queryset=preview[:preview_size], to_attr="preview_members")
         )
     )
+
+
+def learner_team_list(*, user: User) -> QuerySet[Group]:
+    """The teams `user` is a member of, in their company, by name."""
+    return Group.objects.filter(company_id=user.company_id, memberships__user=user).order_by(
+        Lower("display_name"), "id"
+    )

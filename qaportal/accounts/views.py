@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,19 +19,26 @@ from .mixins import REAUTH_ACTIONS, CompanyAdminRequiredMixin, password_confirme
 from .selectors import (
     company_admin_list,
     company_summary_get,
+    learner_team_list,
     team_list,
     team_member_list,
     team_overview_list,
 )
+from .sign_in import sign_in_option_templates
 
 TEAMS_PER_PAGE = 20
 MEMBERS_PER_PAGE = 50
 
 
 class SignInView(LoginView):
+    """Email and password, plus the other ways to sign in that apps register (sign_in.py)."""
+
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(sign_in_options=sign_in_option_templates(), **kwargs)
 
 
 class SignOutView(LogoutView):
@@ -102,11 +110,26 @@ class PasswordConfirmView(LoginRequiredMixin, View):
         return redirect(self._next_url(request))
 
 
-class DashboardView(CompanyAdminRequiredMixin, TemplateView):
-    template_name = "accounts/dashboard.html"
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The company admin's Dashboard; a learner's own home page; 403 for anyone else."""
+
+    def get_template_names(self) -> list[str]:
+        if self.request.user.is_company_admin:
+            return ["accounts/dashboard.html"]
+        return ["accounts/learner_home.html"]
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not user.is_company_admin and user.company_id is None:
+            raise PermissionDenied("The Dashboard is for the users of a company.")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs) -> dict:
         company = self.request.user.company
+        if not self.request.user.is_company_admin:
+            return super().get_context_data(
+                company=company, teams=learner_team_list(user=self.request.user), **kwargs
+            )
         return super().get_context_data(
             company=company,
             summary=company_summary_get(company=company),

@@ -4,6 +4,8 @@ Security-sensitive values default to the safe choice: DEBUG is off unless DJANGO
 otherwise, and with DEBUG off a real DJANGO_SECRET_KEY is required.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "qaportal.accounts",
     "integrations",
     "scim",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -63,10 +66,13 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# The axes backend refuses a locked-out (IP, email) pair before ModelBackend checks the password.
+# The axes backend refuses a locked-out (IP, email) pair before the password is checked;
+# PasswordBackend is Django's ModelBackend that also honours "Require single sign-on";
+# EntraOidcBackend finishes "Sign in with Microsoft" (sso/backends.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "sso.backends.PasswordBackend",
+    "sso.backends.EntraOidcBackend",
 ]
 
 ROOT_URLCONF = "qaportal.urls"
@@ -148,6 +154,36 @@ if not DEBUG and not SECURE_SSL_REDIRECT:
     # Plain HTTP on localhost (benchmarks): the deploy check's W008 is an explicit choice here.
     SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
+# --- Single sign-on with Microsoft Entra ID (sso/, on mozilla-django-oidc) ---
+# Microsoft's sign-in host; the tests point it at a local OpenID Connect provider.
+QA_SSO_AUTHORITY = env.str("QA_SSO_AUTHORITY", default="https://login.microsoftonline.com").rstrip(
+    "/"
+)
+# Fernet keys for client secrets at rest, newest first (sso/crypto.py). Unset, one is derived
+# from SECRET_KEY so that `make run` needs no setup, and `check --deploy` warns (sso.W001).
+QA_SSO_ENCRYPTION_KEYS_FROM_ENV = bool(env.list("QA_SSO_ENCRYPTION_KEYS", default=[]))
+QA_SSO_ENCRYPTION_KEYS = env.list("QA_SSO_ENCRYPTION_KEYS", default=[]) or [
+    base64.urlsafe_b64encode(
+        hashlib.sha256(f"qaportal.sso.client-secret:{SECRET_KEY}".encode()).digest()
+    ).decode()
+]
+QA_SSO_HTTP_TIMEOUT = 10  # seconds, for each request to Microsoft
+QA_SSO_JWKS_CACHE_SECONDS = 24 * 60 * 60
+QA_SSO_JWKS_REFETCH_INTERVAL = 5 * 60  # an unknown key id refetches at most this often
+QA_SSO_CLOCK_SKEW_SECONDS = 60
+QA_SSO_FLOW_MAX_AGE_SECONDS = 15 * 60  # from "Sign in with Microsoft" to Entra's answer
+QA_SSO_START_LIMIT = env.int("QA_SSO_START_LIMIT", default=30)  # per client IP per minute
+# mozilla-django-oidc: code flow with PKCE (S256), state and nonce; no user is ever created.
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_MAX_STATES = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_TIMEOUT = QA_SSO_HTTP_TIMEOUT
+OIDC_CREATE_USER = False
+LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
+
 # Content-Security-Policy (django-csp 4.x format). The templates load static JS and CSS only
 # (no inline script, style attribute or event handler), so nothing needs 'unsafe-inline'.
 CONTENT_SECURITY_POLICY = {
@@ -158,7 +194,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
-        "form-action": ["'self'"],
+        # Sign in with Microsoft posts to QA Portal, which redirects to Entra: browsers apply
+        # form-action to that redirect too.
+        "form-action": ["'self'", QA_SSO_AUTHORITY],
         "frame-ancestors": ["'none'"],
     },
 }
@@ -189,6 +227,17 @@ QA_REAUTH_MAX_AGE = timedelta(minutes=env.int("QA_REAUTH_MAX_AGE_MINUTES", defau
 
 # --- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server. ---
 REDIS_URL = env.str("REDIS_URL", default="")
+# The cache (the SSO key sets and sign-in limits) is shared by all processes through Redis
+# when there is one; Django's per-process memory cache otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "qaportal",
+            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+        }
+    }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {

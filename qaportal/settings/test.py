@@ -24,3 +24,6 @@ WHITENOISE_USE_FINDERS = True
 # off unless a test turns them on (tests/scim_hardening/test_rate_limit.py does).
 QA_SCIM_RATE_LIMIT = 0
 QA_SCIM_AUTH_FAILURE_LIMIT = 0
+# One memory cache per test process (REDIS_URL db 15 is also the Celery broker of the tests).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+QA_SSO_START_LIMIT = 0

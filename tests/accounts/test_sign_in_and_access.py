@@ -113,12 +113,22 @@ def test_anonymous_users_are_sent_to_sign_in(client, url):
     assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
 
 
-@pytest.mark.parametrize("url", ADMIN_PAGES)
+@pytest.mark.parametrize("url", ADMIN_PAGES[1:])
 def test_learners_get_403_on_every_admin_page(client, learner, url):
     client.force_login(learner)
     response = client.get(url)
     assert response.status_code == 403
     assert "You don't have access to this page" in response.content.decode()
+
+
+def test_learners_get_their_own_home_page_as_their_dashboard(client, learner):
+    client.force_login(learner)
+    response = client.get(reverse("accounts:dashboard"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Welcome, {learner.full_name}" in html
+    assert "Settings &amp; Integrations" not in html
+    assert "Provisioned users" not in html
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)

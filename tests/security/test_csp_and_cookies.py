@@ -101,13 +101,20 @@ def portal(client, admin_user, company, generated_key):
             "integrations:api_key_generate": client.post(
                 reverse("integrations:api_key_generate", kwargs=entra)
             ),
+            # A form with errors re-renders the whole integration page (400).
+            "sso:settings": client.post(
+                reverse("sso:settings", kwargs=entra), {"tenant_id": "not-a-guid"}
+            ),
+            "sso:start": client.post(reverse("sso:start"), {"username": "x@nowhere.example"}),
+            "sso:callback": client.get(reverse("sso:callback"), {"state": "unknown"}),
             "404": client.get("/settings/integrations/no-such-provider/"),
             "api:docs": client.get(reverse("api:docs")),
         }
     )
     learner = LearnerFactory(company=company)
     client.force_login(learner)
-    pages["403"] = client.get(reverse("accounts:dashboard"))
+    pages["learner_home"] = client.get(reverse("accounts:dashboard"))
+    pages["403"] = client.get(reverse("accounts:team_list"))
     return pages
 
 
@@ -126,13 +133,13 @@ def assert_strict_policy(header: str) -> None:
 
 
 def test_every_portal_page_is_covered(portal):
-    named = _named_urls("accounts") | _named_urls("integrations")
+    named = _named_urls("accounts") | _named_urls("integrations") | _named_urls("sso")
     missing = named - set(portal) - set(NOT_HTML_PAGES)
     assert missing == set(), f"render these new pages in the `portal` fixture: {missing}"
 
 
 def test_every_page_sends_the_strict_policy_and_renders(portal):
-    expected = {"404": 404, "403": 403}
+    expected = {"404": 404, "403": 403, "sso:settings": 400, "sso:callback": 403}
     for name, response in portal.items():
         assert response.status_code == expected.get(name, 200), name
         assert_strict_policy(response["Content-Security-Policy"])
@@ -193,6 +200,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="qaportal.settings.production",
         DJANGO_SECRET_KEY="x7!Kq2-production-like-secret-" + "r8#Lw4Zp0Vn6Ty1Bc3Md5Fg9Hj" * 2,
         DJANGO_ALLOWED_HOSTS="portal.qa.example",
+        QA_SSO_ENCRYPTION_KEYS="tDqvFFxgkFzXHhE3OWxq3nFFA0p5-CdKMyvsH2VLCvk=",
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:////tmp/qaportal-deploy-check.db"),
     )
     env.update(overrides)

@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from .models import SsoConnection, VerifiedDomain
+
+
+@admin.register(SsoConnection)
+class SsoConnectionAdmin(admin.ModelAdmin):
+    """Staff see and can switch off a company's SSO; the secret is the company admin's to set."""
+
+    list_display = [
+        "integration",
+        "tenant_id",
+        "client_id",
+        "is_enabled",
+        "require_sso",
+        "updated_at",
+    ]
+    list_filter = ["is_enabled", "require_sso"]
+    search_fields = ["integration__company__name", "integration__company__slug", "tenant_id"]
+    readonly_fields = ["integration", "client_secret_hint", "updated_at", "updated_by"]
+    fields = [
+        "integration",
+        "tenant_id",
+        "client_id",
+        "client_secret_hint",
+        "is_enabled",
+        "require_sso",
+        "updated_at",
+        "updated_by",
+    ]
+    list_select_related = ["integration__company"]
+
+    def has_add_permission(self, request) -> bool:
+        # Created by the company admin with a secret; an SSO connection without one is useless.
+        return False
+
+
+@admin.register(VerifiedDomain)
+class VerifiedDomainAdmin(admin.ModelAdmin):
+    """Domains staff have verified as a company's (for example by a DNS TXT record)."""
+
+    list_display = ["domain", "company", "verified_at", "verified_by"]
+    search_fields = ["domain", "company__name", "company__slug"]
+    autocomplete_fields = ["company"]
+    readonly_fields = ["verified_at", "verified_by"]
+    fields = ["domain", "company", "verified_at", "verified_by"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.domain = obj.domain.strip().lower().rstrip(".")
+        if not change:
+            obj.verified_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,82 @@
+"""Write-side of single sign-on: a company's connection, and the sign-in activity log."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import Integration, ProvisioningEvent
+from integrations.services import provisioning_event_record
+from qaportal.accounts.models import Company, User
+
+from .crypto import secret_encrypt
+from .exceptions import RefusalReason
+from .models import SsoConnection
+
+SIGN_IN_OPERATION = "sso_sign_in"
+SECRET_HINT_LENGTH = 3  # what the Entra admin center shows of a client secret's value
+
+
+class SsoNotConfigured(Exception):
+    """Single sign-on cannot be switched on before the tenant, client and secret are set."""
+
+
+@transaction.atomic
+def sso_connection_save(
+    *,
+    integration: Integration,
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    is_enabled: bool,
+    require_sso: bool,
+    updated_by: User,
+) -> SsoConnection:
+    """Create or update the integration's connection; a blank secret keeps the stored one."""
+    connection = SsoConnection.objects.select_for_update().filter(
+        integration=integration
+    ).first() or SsoConnection(integration=integration)
+    if client_secret:
+        connection.client_secret_encrypted = secret_encrypt(client_secret)
+        connection.client_secret_hint = client_secret[:SECRET_HINT_LENGTH]
+    if is_enabled and not connection.client_secret_encrypted:
+        raise SsoNotConfigured
+    connection.tenant_id = tenant_id.strip().lower()
+    connection.client_id = client_id.strip().lower()
+    connection.is_enabled = is_enabled
+    connection.require_sso = require_sso and is_enabled
+    connection.updated_by = updated_by
+    connection.updated_at = timezone.now()
+    connection.save()
+    return connection
+
+
+def sign_in_event_record(
+    *,
+    company: Company,
+    path: str,
+    user: User | None,
+    claims: dict,
+    reason: RefusalReason | None,
+) -> ProvisioningEvent:
+    """One Microsoft sign-in in the company's activity log, signed in or refused (and why).
+
+    Names the person by their QA userName when known, else by what Microsoft said
+    (preferred_username); never stores a token, a code or the secret.
+    """
+    name = (user.user_name if user else "") or str(claims.get("preferred_username") or "")
+    return provisioning_event_record(
+        company_id=company.pk,
+        api_key_id=None,
+        method="GET",
+        path=path,
+        operation=SIGN_IN_OPERATION,
+        status_code=302 if reason is None else 403,
+        outcome=(
+            ProvisioningEvent.Outcome.SUCCESS
+            if reason is None
+            else ProvisioningEvent.Outcome.FAILED
+        ),
+        resource_type="User",
+        resource_id=str(user.scim_id) if user else "",
+        resource_name=name,
+        detail="" if reason is None else reason.code,
+    )

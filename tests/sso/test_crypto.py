@@ -1,0 +1,26 @@
+"""Client secrets at rest: encrypted with the keys from the environment, rotatable."""
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sso.crypto import SecretUnreadable, secret_decrypt, secret_encrypt, secret_reencrypt
+
+
+def test_a_secret_round_trips_and_is_not_stored_in_clear(settings):
+    settings.QA_SSO_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    token = secret_encrypt("my-client-secret")
+    assert "my-client-secret" not in token
+    assert secret_decrypt(token) == "my-client-secret"
+
+
+def test_a_new_key_in_front_still_reads_old_secrets_and_reencrypts_them(settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.QA_SSO_ENCRYPTION_KEYS = [old]
+    token = secret_encrypt("rotate-me")
+    settings.QA_SSO_ENCRYPTION_KEYS = [new, old]
+    assert secret_decrypt(token) == "rotate-me"
+    rotated = secret_reencrypt(token)
+    settings.QA_SSO_ENCRYPTION_KEYS = [new]
+    assert secret_decrypt(rotated) == "rotate-me"
+    with pytest.raises(SecretUnreadable):
+        secret_decrypt(token)

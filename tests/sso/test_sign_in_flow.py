@@ -1,0 +1,236 @@
+"""Sign in with Microsoft end to end against a real OpenID Connect provider (issue 8, items 2-4).
+
+The provider (tests/oidc_provider) runs in its own process and serves Entra's v2.0 paths: the
+portal sends the person there, they sign in on its page, and the portal exchanges the code
+(with the PKCE verifier) and verifies the signed ID token over real HTTP. Faults make the
+provider issue tokens that are wrong in one way each.
+"""
+
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from integrations.models import ProvisioningEvent
+from tests.factories import LearnerFactory
+from tests.sso.conftest import CLIENT_ID, CLIENT_SECRET, TENANT_ID
+
+pytestmark = pytest.mark.django_db
+
+REDIRECT_URI = "http://testserver/sso/callback/"
+PROVIDER_PASSWORD = "microsoft password"
+
+
+@pytest.fixture
+def idp(entra, settings, sso_connection, contoso_domain):
+    """The local provider as Contoso's Entra tenant, with QA's app registered in it."""
+    settings.QA_SSO_AUTHORITY = entra.authority
+    entra.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+    return entra
+
+
+@pytest.fixture
+def alice(idp, learner):
+    """Alice in Entra, provisioned to QA with her object id as externalId."""
+    idp.add_user("alice@contoso.com", PROVIDER_PASSWORD, oid=learner.external_id, name="Alice")
+    return learner
+
+
+def _microsoft_sign_in(client: Client, idp, *, email: str, username: str, next_url: str = ""):
+    """Type `email`, choose Sign in with Microsoft, sign in at the provider as `username`;
+    return the portal's answer to the callback and the callback URL itself."""
+    start = client.post(reverse("sso:start"), {"username": email, "next": next_url})
+    assert start.status_code == 302, start.content.decode()[:500]
+    assert start["Location"].startswith(f"{idp.authority}/{TENANT_ID}/oauth2/v2.0/authorize?")
+    callback = idp.sign_in(requests.Session(), start["Location"], username, PROVIDER_PASSWORD)
+    assert callback.startswith(REDIRECT_URI), callback
+    parts = urlsplit(callback)
+    return client.get(f"{parts.path}?{parts.query}"), f"{parts.path}?{parts.query}"
+
+
+def _last_sign_in_event(company) -> ProvisioningEvent:
+    return ProvisioningEvent.objects.filter(company=company, operation="sso_sign_in").latest("id")
+
+
+def test_a_provisioned_learner_signs_in_and_lands_on_their_dashboard(client, idp, alice, company):
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:dashboard")
+    assert client.session[SESSION_KEY] == str(alice.pk)
+    assert "Welcome, Alice Adams" in client.get(reverse("accounts:dashboard")).content.decode()
+
+    event = _last_sign_in_event(company)
+    assert (event.outcome, event.resource_name, event.resource_id) == (
+        "success",
+        "alice@contoso.com",
+        str(alice.scim_id),
+    )
+
+
+def test_the_learner_goes_back_to_the_page_they_asked_for(client, idp, alice):
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com", next_url="/?tab=1"
+    )
+    assert response["Location"] == "/?tab=1"
+
+
+def test_without_a_matching_external_id_the_upn_matches_the_user_name_in_any_case(
+    client, idp, company
+):
+    bob = LearnerFactory(company=company, user_name="bob@contoso.com", external_id="bob")
+    idp.add_user("Bob@Contoso.com", PROVIDER_PASSWORD)
+    response, _ = _microsoft_sign_in(
+        client, idp, email="bob@contoso.com", username="Bob@Contoso.com"
+    )
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(bob.pk)
+
+
+def _assert_refused(client, response, company, code: str, *, name: str = "alice@contoso.com"):
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You were not signed in" in html
+    assert f"<code>{code}</code>" in html
+    assert SESSION_KEY not in client.session
+    event = _last_sign_in_event(company)
+    assert (event.outcome, event.detail, event.status_code) == ("failed", code, 403)
+    if name:
+        assert event.resource_name == name
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        ("wrong_issuer", "wrong_issuer"),
+        ("wrong_audience", "wrong_audience"),
+        ("expired", "token_expired"),
+        ("bad_signature", "bad_signature"),
+        ("unknown_kid", "bad_signature"),
+        ("wrong_nonce", "token_invalid"),
+    ],
+)
+def test_a_token_that_is_wrong_in_any_way_signs_nobody_in(client, idp, alice, company, fault, code):
+    idp.set_fault(fault)
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    # Nothing of an unverified token is trusted, not even the name in it.
+    _assert_refused(client, response, company, code, name="")
+
+
+def test_a_replayed_callback_is_refused(client, idp, alice, company):
+    response, callback = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    assert response.status_code == 302
+    # The same state and code again, in the same browser or in an attacker's.
+    again = client.get(callback)
+    assert again.status_code == 403
+    assert "<code>state_invalid</code>" in again.content.decode()
+    stranger = Client()
+    assert stranger.get(callback).status_code == 403
+    assert SESSION_KEY not in stranger.session
+
+
+def test_a_learner_deactivated_by_scim_is_refused_and_logged(client, idp, alice, company):
+    alice.is_active = False
+    alice.save()
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "deactivated_user")
+    assert "has been deactivated" in response.content.decode()
+
+
+def test_a_deleted_or_never_provisioned_user_is_refused_and_no_account_is_made(
+    client, idp, alice, company, django_user_model
+):
+    alice.delete()
+    users_before = django_user_model.objects.count()
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "unknown_user")
+    assert django_user_model.objects.count() == users_before
+
+
+def test_a_user_of_another_company_cannot_sign_in_through_this_company(
+    client, idp, alice, company, other_company
+):
+    oid = str(uuid.uuid4())
+    frank = LearnerFactory(company=other_company, user_name="frank@fabrikam.com", external_id=oid)
+    idp.add_user("frank@fabrikam.com", PROVIDER_PASSWORD, oid=oid)
+    response, _ = _microsoft_sign_in(
+        client, idp, email="frank@contoso.com", username="frank@fabrikam.com"
+    )
+    _assert_refused(client, response, company, "unknown_user", name="frank@fabrikam.com")
+    assert client.session.get(SESSION_KEY) != str(frank.pk)
+    # Nothing about it lands in the other company's log.
+    assert not ProvisioningEvent.objects.filter(company=other_company).exists()
+
+
+def test_a_wrong_client_secret_is_refused_by_the_provider(client, idp, alice, company):
+    idp.register_client(CLIENT_ID, "a-different-secret", [REDIRECT_URI])
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "provider_error", name="")
+
+
+def test_an_error_from_microsoft_is_a_clear_page(client, idp, alice, company):
+    start = client.post(reverse("sso:start"), {"username": "alice@contoso.com"})
+    state = dict(part.split("=", 1) for part in urlsplit(start["Location"]).query.split("&"))[
+        "state"
+    ]
+    response = client.get(
+        reverse("sso:callback"),
+        {"error": "access_denied", "error_description": "cancelled", "state": state},
+    )
+    _assert_refused(client, response, company, "provider_error", name="")
+
+
+def test_the_provider_keys_are_fetched_once_and_again_only_for_a_new_key(client, idp, alice):
+    for _ in range(2):
+        Client()  # a new browser each time
+        browser = Client()
+        response, _ = _microsoft_sign_in(
+            browser, idp, email="alice@contoso.com", username="alice@contoso.com"
+        )
+        assert response.status_code == 302
+    assert idp.stats()["jwks_requests"] == 1
+
+    idp.rotate_key()
+    browser = Client()
+    response, _ = _microsoft_sign_in(
+        browser, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    assert response.status_code == 302
+    assert idp.stats()["jwks_requests"] == 2
+
+
+def test_a_sign_in_started_too_long_ago_is_refused(client, idp, alice, company, settings):
+    settings.QA_SSO_FLOW_MAX_AGE_SECONDS = -1
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "state_invalid", name="")
+
+
+def test_switching_sso_off_stops_sign_ins_already_under_way(
+    client, idp, alice, company, sso_connection
+):
+    start = client.post(reverse("sso:start"), {"username": "alice@contoso.com"})
+    callback = idp.sign_in(
+        requests.Session(), start["Location"], "alice@contoso.com", PROVIDER_PASSWORD
+    )
+    sso_connection.is_enabled = False
+    sso_connection.save()
+    parts = urlsplit(callback)
+    response = client.get(f"{parts.path}?{parts.query}")
+    _assert_refused(client, response, company, "sso_off", name="")
