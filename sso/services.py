@@ -7,7 +7,7 @@ from integrations.models import Integration, ProvisioningEvent
 from integrations.services import provisioning_event_record
 from qaportal.accounts.models import Company, User
 
-from .crypto import secret_encrypt
+from .crypto import secret_encrypt, secret_reencrypt
 from .exceptions import RefusalReason
 from .models import SsoConnection
 
@@ -80,3 +80,15 @@ def sign_in_event_record(
         resource_name=name,
         detail="" if reason is None else reason.code,
     )
+
+
+@transaction.atomic
+def sso_secrets_reencrypt() -> int:
+    """Every stored client secret under the newest key; all or nothing."""
+    connections = list(
+        SsoConnection.objects.select_for_update().exclude(client_secret_encrypted="")
+    )
+    for connection in connections:
+        connection.client_secret_encrypted = secret_reencrypt(connection.client_secret_encrypted)
+    SsoConnection.objects.bulk_update(connections, ["client_secret_encrypted"])
+    return len(connections)

@@ -78,7 +78,7 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
     page.screenshot(path=str(SCREENS / "00-sign-in.png"))
     page.get_by_label("Email", exact=True).fill(admin_user.email)
     page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
 
     # Dashboard -> profile -> Settings & Integrations -> Integrations -> View Integration.
@@ -169,7 +169,7 @@ def sign_in(page, live_server, admin_user) -> None:
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email", exact=True).fill(admin_user.email)
     page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
 
 
@@ -214,7 +214,7 @@ def test_admin_opens_the_teams_of_the_company_from_the_dashboard(
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email", exact=True).fill(admin_user.email)
     page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("4 active")).to_be_visible()
     expect(page.get_by_text("1 deactivated")).to_be_visible()
     page.screenshot(path=str(SCREENS / "09-dashboard-with-people.png"), full_page=True)
@@ -260,7 +260,7 @@ def test_without_javascript_the_pages_still_work(live_server, admin_user, genera
         assert authenticate_api_key(generated_key.plaintext) is None
 
         page.get_by_role("button", name="Sign out").click()
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
         context.close()
         browser.close()
         connections.close_all()

@@ -59,3 +59,19 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_deploy_check_warns_when_sso_secrets_have_no_key_of_their_own():
+    result = deploy_check(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production", QA_SSO_ENCRYPTION_KEYS=""
+    )
+    assert result.returncode != 0
+    assert "sso.W001" in result.stderr
+
+
+def test_a_malformed_sso_encryption_key_is_an_error():
+    result = deploy_check(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production", QA_SSO_ENCRYPTION_KEYS="not-a-key"
+    )
+    assert result.returncode != 0
+    assert "sso.E001" in result.stderr

@@ -24,3 +24,23 @@ def test_a_new_key_in_front_still_reads_old_secrets_and_reencrypts_them(settings
     assert secret_decrypt(rotated) == "rotate-me"
     with pytest.raises(SecretUnreadable):
         secret_decrypt(token)
+
+
+@pytest.mark.django_db
+def test_the_reencrypt_command_moves_every_secret_to_the_newest_key(settings, sso_connection):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.sso.conftest import CLIENT_SECRET
+
+    old = settings.QA_SSO_ENCRYPTION_KEYS[0]
+    new = Fernet.generate_key().decode()
+    settings.QA_SSO_ENCRYPTION_KEYS = [new, old]
+    out = StringIO()
+    call_command("sso_reencrypt_secrets", stdout=out)
+    assert "Re-encrypted 1 client secret(s)" in out.getvalue()
+
+    settings.QA_SSO_ENCRYPTION_KEYS = [new]
+    sso_connection.refresh_from_db()
+    assert secret_decrypt(sso_connection.client_secret_encrypted) == CLIENT_SECRET
