@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import SsoConnection, VerifiedDomain
+from .services import sso_connection_save
 
 
 @admin.register(SsoConnection)
@@ -17,7 +18,16 @@ class SsoConnectionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_enabled", "require_sso"]
     search_fields = ["integration__company__name", "integration__company__slug", "tenant_id"]
-    readonly_fields = ["integration", "client_secret_hint", "updated_at", "updated_by"]
+    # Staff can switch SSO (or Require SSO) off in an incident; the Entra IDs and the secret
+    # are the company admin's, set on the integration page.
+    readonly_fields = [
+        "integration",
+        "tenant_id",
+        "client_id",
+        "client_secret_hint",
+        "updated_at",
+        "updated_by",
+    ]
     fields = [
         "integration",
         "tenant_id",
@@ -34,6 +44,17 @@ class SsoConnectionAdmin(admin.ModelAdmin):
         # Created by the company admin with a secret; an SSO connection without one is useless.
         return False
 
+    def save_model(self, request, obj, form, change) -> None:
+        sso_connection_save(
+            integration=obj.integration,
+            tenant_id=obj.tenant_id,
+            client_id=obj.client_id,
+            client_secret="",
+            is_enabled=obj.is_enabled,
+            require_sso=obj.require_sso,
+            updated_by=request.user,
+        )
+
 
 @admin.register(VerifiedDomain)
 class VerifiedDomainAdmin(admin.ModelAdmin):
@@ -46,7 +67,6 @@ class VerifiedDomainAdmin(admin.ModelAdmin):
     fields = ["domain", "company", "verified_at", "verified_by"]
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.domain = obj.domain.strip().lower().rstrip(".")
         if not change:
             obj.verified_by = request.user
         super().save_model(request, obj, form, change)

@@ -1,6 +1,7 @@
 """Single sign-on with Microsoft Entra ID (OpenID Connect), per company."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -70,8 +71,19 @@ class VerifiedDomain(models.Model):
     class Meta:
         constraints = [
             # A domain belongs to one company, whatever its case.
-            models.UniqueConstraint(Lower("domain"), name="sso_verifieddomain_domain_ci_uniq"),
+            models.UniqueConstraint(
+                Lower("domain"),
+                name="sso_verifieddomain_domain_ci_uniq",
+                violation_error_message="This domain is already verified for a company.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.domain
+
+    def clean(self) -> None:
+        # Before the constraints are validated, so "Contoso.COM." is found to be taken.
+        self.domain = self.domain.strip().lower().rstrip(".")
+        labels = self.domain.split(".")
+        if len(labels) < 2 or not all(labels) or "@" in self.domain or " " in self.domain:
+            raise ValidationError({"domain": "Enter a domain like contoso.com."})
