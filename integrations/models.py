@@ -102,6 +102,8 @@ class AuditEvent(models.Model):
         KEY_GENERATED = "key_generated", "Generated API key"
         KEY_REVOKED = "key_revoked", "Revoked API key"
         KEY_EXPIRED = "key_expired", "API key expired"
+        # Written by sso/ when the Single sign-on section (or staff, in Django admin) changes.
+        SSO_UPDATED = "sso_updated", "Changed single sign-on"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(

@@ -1,9 +1,11 @@
 """Write-side of single sign-on: a company's connection, and the sign-in activity log."""
 
+import copy
+
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.models import Integration, ProvisioningEvent
+from integrations.models import AuditEvent, Integration, ProvisioningEvent
 from integrations.services import provisioning_event_record
 from qaportal.accounts.models import Company, User
 
@@ -19,6 +21,24 @@ class SsoNotConfigured(Exception):
     """Single sign-on cannot be switched on before the tenant, client and secret are set."""
 
 
+def _changes(before: SsoConnection | None, after: SsoConnection, new_secret: bool) -> list[str]:
+    """What a save changed, in words for the audit trail (never the secret itself)."""
+    changes = []
+    if before is None or before.is_enabled != after.is_enabled:
+        changes.append("Turned single sign-on " + ("on" if after.is_enabled else "off"))
+    was_required = before.require_sso if before is not None else False
+    if was_required != after.require_sso:
+        verb = "Required" if after.require_sso else "Stopped requiring"
+        changes.append(f"{verb} single sign-on for learners")
+    if before is None or before.tenant_id != after.tenant_id:
+        changes.append(f"Directory (tenant) ID {after.tenant_id}")
+    if before is None or before.client_id != after.client_id:
+        changes.append(f"Application (client) ID {after.client_id}")
+    if new_secret:
+        changes.append(f"New client secret {after.client_secret_hint}…")
+    return changes
+
+
 @transaction.atomic
 def sso_connection_save(
     *,
@@ -29,11 +49,16 @@ def sso_connection_save(
     is_enabled: bool,
     require_sso: bool,
     updated_by: User,
+    ip_address: str | None = None,
 ) -> SsoConnection:
-    """Create or update the integration's connection; a blank secret keeps the stored one."""
+    """Create or update the integration's connection, with its audit event.
+
+    A blank secret keeps the stored one; a save that changes nothing writes nothing.
+    """
     connection = SsoConnection.objects.select_for_update().filter(
         integration=integration
     ).first() or SsoConnection(integration=integration)
+    before = copy.copy(connection) if connection.pk else None
     if client_secret:
         connection.client_secret_encrypted = secret_encrypt(client_secret)
         connection.client_secret_hint = client_secret[:SECRET_HINT_LENGTH]
@@ -43,9 +68,19 @@ def sso_connection_save(
     connection.client_id = client_id.strip().lower()
     connection.is_enabled = is_enabled
     connection.require_sso = require_sso and is_enabled
+    changes = _changes(before, connection, new_secret=bool(client_secret))
+    if not changes:
+        return connection
     connection.updated_by = updated_by
     connection.updated_at = timezone.now()
     connection.save()
+    AuditEvent.objects.create(
+        company=integration.company,
+        actor=updated_by,
+        action=AuditEvent.Action.SSO_UPDATED,
+        ip_address=ip_address,
+        detail={"changes": changes},
+    )
     return connection
 
 

@@ -90,6 +90,7 @@ class SsoSettingsView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View
                     is_enabled=form.cleaned_data["is_enabled"],
                     require_sso=form.cleaned_data["require_sso"],
                     updated_by=request.user,
+                    ip_address=client_ip_address(request),
                 )
             except SsoNotConfigured:
                 form.add_error("client_secret", "Paste the client secret's Value from Entra.")

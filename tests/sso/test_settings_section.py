@@ -147,3 +147,28 @@ def test_learners_and_anonymous_users_cannot_change_sso(client, learner, company
     client.force_login(learner)
     assert client.post(SAVE, _form()).status_code == 403
     assert not SsoConnection.objects.filter(integration__company=company).exists()
+
+
+def test_each_change_is_in_the_audit_trail_without_the_secret(admin_client, company):
+    from integrations.models import AuditEvent
+
+    admin_client.post(SAVE, _form(), REMOTE_ADDR="203.0.113.9")
+    admin_client.post(SAVE, _form(client_secret="", require_sso="on"))
+    admin_client.post(SAVE, _form(client_secret="", require_sso="on"))  # nothing changed
+
+    events = list(AuditEvent.objects.filter(company=company).order_by("id"))
+    assert [event.action for event in events] == ["sso_updated", "sso_updated"]
+    assert events[0].detail["changes"] == [
+        "Turned single sign-on on",
+        f"Directory (tenant) ID {TENANT_ID}",
+        f"Application (client) ID {CLIENT_ID}",
+        f"New client secret {CLIENT_SECRET[:3]}…",
+    ]
+    assert events[0].ip_address == "203.0.113.9"
+    assert events[1].detail["changes"] == ["Required single sign-on for learners"]
+
+    trail = admin_client.get(reverse("integrations:audit_trail", kwargs={"provider": "entra-id"}))
+    text = text_of(trail)
+    assert "Changed single sign-on" in text
+    assert "Required single sign-on for learners" in text
+    assert CLIENT_SECRET not in trail.content.decode()
