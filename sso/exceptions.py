@@ -4,7 +4,7 @@ from enum import Enum
 class RefusalReason(Enum):
     """Why a Microsoft sign-in was refused: what the activity log records and the page says."""
 
-    # value: (activity-log code, what the person is told)
+    # value: (activity-log code, what the person is told); ADMIN_TEXT: what the admin reads
     STATE_INVALID = (
         "state_invalid",
         "This sign-in link was already used or has expired. Start again from the sign-in page.",
@@ -57,12 +57,41 @@ class RefusalReason(Enum):
     )
 
     @property
+    def admin_text(self) -> str:
+        return ADMIN_TEXT[self.name]
+
+    @property
     def code(self) -> str:
         return self.value[0]
 
     @property
     def message(self) -> str:
         return self.value[1]
+
+
+# Why a sign-in was refused, as the company admin reads it in the activity log.
+ADMIN_TEXT = {
+    "STATE_INVALID": "The sign-in link was already used, expired or came from another browser.",
+    "PROVIDER_ERROR": (
+        "Microsoft Entra ID answered with an error: the person cancelled, or the app "
+        "registration or its client secret is wrong."
+    ),
+    "PROVIDER_UNREACHABLE": "Microsoft Entra ID could not be reached.",
+    "TOKEN_INVALID": "The ID token was malformed or its nonce did not match.",
+    "WRONG_ISSUER": (
+        "The ID token came from another Entra directory (tenant) than the one configured."
+    ),
+    "WRONG_AUDIENCE": "The ID token was issued to another application (client) ID.",
+    "EXPIRED": "The ID token had expired.",
+    "BAD_SIGNATURE": "The ID token's signature did not verify with the tenant's published keys.",
+    "UNKNOWN_USER": (
+        "No user provisioned to this company matches the Microsoft account (objectId or "
+        "userPrincipalName)."
+    ),
+    "DEACTIVATED_USER": "The user is deactivated in QA (Entra set active to false).",
+    "SSO_OFF": "Single sign-on was switched off while the sign-in was under way.",
+    "MISCONFIGURED": "The stored client secret cannot be decrypted with the configured keys.",
+}
 
 
 class SignInRefused(Exception):

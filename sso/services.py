@@ -113,7 +113,8 @@ def sign_in_event_record(
         resource_type="User",
         resource_id=str(user.scim_id) if user else "",
         resource_name=name,
-        detail="" if reason is None else reason.code,
+        scim_type="" if reason is None else reason.code,
+        detail="" if reason is None else reason.admin_text,
     )
 
 

@@ -143,6 +143,6 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     outcomes = list(
         ProvisioningEvent.objects.filter(company=company, operation="sso_sign_in")
         .order_by("id")
-        .values_list("outcome", "detail")
+        .values_list("outcome", "scim_type")
     )
     assert outcomes == [("success", ""), ("failed", "deactivated_user")]

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import ProvisioningEvent
+from sso.exceptions import RefusalReason
 from tests.factories import LearnerFactory
 from tests.sso.conftest import CLIENT_ID, CLIENT_SECRET, TENANT_ID
 
@@ -99,7 +100,10 @@ def _assert_refused(client, response, company, code: str, *, name: str = "alice@
     assert f"<code>{code}</code>" in html
     assert SESSION_KEY not in client.session
     event = _last_sign_in_event(company)
-    assert (event.outcome, event.detail, event.status_code) == ("failed", code, 403)
+    assert (event.outcome, event.scim_type, event.status_code) == ("failed", code, 403)
+    # The admin reads the reason in words in the activity log.
+    reason = next(reason for reason in RefusalReason if reason.code == code)
+    assert event.detail == reason.admin_text
     if name:
         assert event.resource_name == name
 
@@ -234,3 +238,22 @@ def test_switching_sso_off_stops_sign_ins_already_under_way(
     parts = urlsplit(callback)
     response = client.get(f"{parts.path}?{parts.query}")
     _assert_refused(client, response, company, "sso_off", name="")
+
+
+def test_the_activity_page_says_who_signed_in_and_why_others_were_refused(
+    admin_client, idp, alice, company
+):
+    _microsoft_sign_in(Client(), idp, email="alice@contoso.com", username="alice@contoso.com")
+    alice.is_active = False
+    alice.save()
+    _microsoft_sign_in(Client(), idp, email="alice@contoso.com", username="alice@contoso.com")
+
+    page = admin_client.get(
+        reverse("integrations:provisioning_activity", kwargs={"provider": "entra-id"}),
+        {"operation": "sso_sign_in"},
+    )
+    text = " ".join(page.content.decode().split())
+    assert "alice@contoso.com signed in with Microsoft" in text
+    assert "Microsoft sign-in refused for alice@contoso.com" in text
+    assert "403 deactivated_user" in text
+    assert RefusalReason.DEACTIVATED_USER.admin_text in text
