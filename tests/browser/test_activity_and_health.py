@@ -8,7 +8,6 @@ downloads the CSV and opens the audit trail, as in the set-up journey of the fou
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import urllib.error
@@ -16,16 +15,11 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from integrations.services import api_key_revoke, provisioning_event_record
-from tests.browser.test_entra_setup_journey import CHROMIUM_ARGS, SCREENS, sign_in
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+from tests.browser.chromium import SCREENS, chromium_page, expect
+from tests.browser.test_entra_setup_journey import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,20 +34,8 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 @pytest.fixture
 def page():
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with chromium_page(accept_downloads=True) as page:
         yield page
-        context.close()
-        browser.close()
-        connections.close_all()
 
 
 class Entra:

@@ -4,38 +4,18 @@ Debian's `chromium` drives the pages through Playwright's sync API against pytes
 live server; locators are by role and label, as an admin (or a screen reader) finds things.
 """
 
-import os
 import re
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from integrations.models import ApiKey
+from tests.browser.chromium import SCREENS, chromium_page, expect
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import LearnerFactory, TeamFactory
 from tests.keys import authenticate_api_key
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test itself
-# (fixtures, checks) are still plain synchronous calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-
-SCREENS = Path(tempfile.gettempdir()) / "qa-screens"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEY_RE = re.compile(r"^qa_scim_[0-9A-Za-z]{8}_[0-9A-Za-z]{36}$")
 
 pytestmark = [
@@ -47,22 +27,9 @@ pytestmark = [
 
 @pytest.fixture
 def page():
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with chromium_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         yield page
-        context.close()
-        browser.close()
-        # While Playwright's loop runs, the test's ORM calls get a connection of their own
-        # (Django keys connections by async context); close it, or the test database cannot
-        # be dropped at the end of the run.
-        connections.close_all()
 
 
 def key_row(page, api_key: ApiKey):
@@ -232,12 +199,7 @@ def test_admin_opens_the_teams_of_the_company_from_the_dashboard(
 
 
 def test_without_javascript_the_pages_still_work(live_server, admin_user, generated_key):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(java_script_enabled=False)
-        page = context.new_page()
+    with chromium_page(java_script_enabled=False) as page:
         sign_in(page, live_server, admin_user)
 
         # The profile menu needs JavaScript; its links show in the header instead.
@@ -261,6 +223,3 @@ def test_without_javascript_the_pages_still_work(live_server, admin_user, genera
 
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
-        context.close()
-        browser.close()
-        connections.close_all()

@@ -16,8 +16,8 @@ import pytest
 
 from integrations.models import ProvisioningEvent
 from sso.models import VerifiedDomain
-from tests.browser.test_entra_setup_journey import CHROMIUM_ARGS, SCREENS, expect, sync_api
-from tests.conftest import ADMIN_PASSWORD
+from tests.browser.chromium import SCREENS, chromium_page, expect
+from tests.browser.test_entra_setup_journey import sign_in
 from tests.factories import LearnerFactory
 
 pytestmark = [
@@ -39,20 +39,8 @@ def sso_page(entra, settings):
     policy = settings.CONTENT_SECURITY_POLICY
     directives = {**policy["DIRECTIVES"], "form-action": ["'self'", entra.authority]}
     settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with chromium_page() as page:
         yield page
-        context.close()
-        browser.close()
-        from django.db import connections
-
-        connections.close_all()
 
 
 def _scim_deactivate(live_server, key: str, scim_id) -> int:
@@ -88,10 +76,7 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     VerifiedDomain.objects.create(company=company, domain="contoso.com")
 
     # The company admin registers QA in Entra with the Redirect URI shown, then switches SSO on.
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email", exact=True).fill(admin_user.email)
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in(page, live_server, admin_user)
     page.goto(f"{live_server.url}/settings/integrations/entra-id/")
     sso = page.get_by_role("region", name="Single sign-on")
     redirect_uri = sso.get_by_label("Redirect URI", exact=True)
