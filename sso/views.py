@@ -61,7 +61,9 @@ def sso_section_context(
         "connection": connection,
         "form": form,
         "redirect_uri": request.build_absolute_uri(reverse("sso:callback")),
-        "verified_domains": list(verified_domain_list(company=integration.company)),
+        # The signed-in admin's company is the integration's, and already loaded.
+        "company": request.user.company,
+        "verified_domains": list(verified_domain_list(company=request.user.company)),
     }
 
 

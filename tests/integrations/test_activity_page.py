@@ -392,8 +392,9 @@ def test_the_integration_page_costs_the_same_queries_with_many_rows(
     api_key_generate(integration=entra_integration, created_by=admin_user)  # a grace period
     # session, user, company, integration, keys page (count + rows), usable keys,
     # integrations, the preview of the log, and the health card: last requests, last
-    # success, first use of the new key.
-    with django_assert_max_num_queries(12):
+    # success, first use of the new key; the Single sign-on section: its connection and the
+    # company's verified domains.
+    with django_assert_max_num_queries(14):
         page = text_of(admin_client.get(DETAIL_URL))
     assert "Failing" in page
     assert len(summaries(page)) == 5
