@@ -44,7 +44,7 @@ def _matching_key(key_set: dict, kid: str) -> jwt.PyJWK | None:
             continue
         try:
             return jwt.PyJWK(jwk, algorithm=SIGNING_ALGORITHM)
-        except jwt.PyJWKError:
+        except jwt.PyJWTError:  # PyJWKError, InvalidKeyError: a malformed key is skipped
             continue
     return None
 
