@@ -66,6 +66,12 @@ class EntraOidcBackend(OIDCAuthenticationBackend):
                 raise SignInRefused(RefusalReason.PROVIDER_ERROR) from error
             raise SignInRefused(RefusalReason.PROVIDER_UNREACHABLE) from error
 
+    def get_token(self, payload) -> dict:
+        token_info = super().get_token(payload)
+        if not isinstance(token_info, dict):
+            raise SignInRefused(RefusalReason.TOKEN_INVALID)
+        return token_info
+
     def verify_token(self, token, **kwargs) -> dict:
         """The ID token's claims, if Entra signed it for this company's tenant and app."""
         if not isinstance(token, str) or not token:
