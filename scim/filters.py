@@ -151,6 +151,7 @@ class _QTranspiler(Transpiler):
         self.fields = fields
         # (attribute, value) of each eq comparison, for the activity log's resource name.
         self.eq_values: list[tuple[str, str]] = []
+        self.last_field: FilterField | None = None
 
     def visit_LogExpr(self, node):  # noqa: N802  (the parser's visitor naming)
         left, right = self.visit(node.expr1), self.visit(node.expr2)
@@ -173,6 +174,7 @@ class _QTranspiler(Transpiler):
                 raise InvalidFilter(f"Filtering on '{label}' is not supported.")
         if op == "eq" and isinstance(value, str):
             self.eq_values.append((name.lower(), value))
+        self.last_field = spec
         return spec.q(op, value)
 
     def _value_path_field(self, value_path: scim_ast.Filter) -> FilterField:
@@ -197,10 +199,19 @@ class _QTranspiler(Transpiler):
         )
 
 
+def _sole_comparison(tree: scim_ast.AST) -> scim_ast.AttrExpr | None:
+    """The filter's only comparison when it is one (in parentheses or not), else None."""
+    while isinstance(tree, scim_ast.Filter) and not tree.negated and tree.namespace is None:
+        tree = tree.expr
+    return tree if isinstance(tree, scim_ast.AttrExpr) else None
+
+
 @dataclass(frozen=True)
 class ParsedFilter:
     condition: Q
     eq_values: list[tuple[str, str]]
+    # (model field, value) when the filter is one `eq` on a unique attribute.
+    unique_eq: tuple[str, str] | None = None
 
     def eq_value(self, *attributes: str) -> str:
         """The compared value of the first `eq` on one of `attributes` (lower-case names)."""
@@ -214,6 +225,9 @@ class FilterQuery:
     """USER_FILTER_PARSER / GROUP_FILTER_PARSER: parse a filter into a tenant-scoped query."""
 
     fields: Mapping[tuple, FilterField] = {}
+    # Columns unique within a company (by a unique index): an `eq` on one of them matches at
+    # most one row, read without ORDER BY, LIMIT/OFFSET or COUNT.
+    unique_fields: frozenset[str] = frozenset()
     # django-scim2 reads `attr_map` at import (SCIMUser.ATTR_MAP); same keys, column names.
     attr_map: Mapping[tuple, str] = {}
 
@@ -237,14 +251,30 @@ class FilterQuery:
             raise InvalidFilter(f"Unsupported filter: {exc}") from None
         if not isinstance(condition, Q):
             raise InvalidFilter("Unsupported filter.")
-        return ParsedFilter(condition=condition, eq_values=transpiler.eq_values)
+        return ParsedFilter(
+            condition=condition,
+            eq_values=transpiler.eq_values,
+            unique_eq=cls._unique_eq(tree, transpiler),
+        )
+
+    @classmethod
+    def _unique_eq(cls, tree: scim_ast.AST, transpiler: "_QTranspiler") -> tuple[str, str] | None:
+        comparison = _sole_comparison(tree)
+        if comparison is None or comparison.value.lower() != "eq" or not transpiler.eq_values:
+            return None
+        spec = transpiler.last_field
+        if spec is None or spec.field not in cls.unique_fields:
+            return None
+        return spec.field, transpiler.eq_values[-1][1]
 
 
 class UserFilterQuery(FilterQuery):
     fields = USER_FIELDS
+    unique_fields = frozenset({"scim_id", "user_name"})
     attr_map = {key: spec.field for key, spec in USER_FIELDS.items()}
 
 
 class GroupFilterQuery(FilterQuery):
     fields = GROUP_FIELDS
+    unique_fields = frozenset({"scim_id", "display_name"})
     attr_map = {key: spec.field for key, spec in GROUP_FIELDS.items()}

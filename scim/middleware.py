@@ -12,7 +12,6 @@ gets 429 instead of 401.
 
 import json
 import logging
-import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -21,11 +20,7 @@ from django_scim.settings import scim_settings
 
 from integrations.models import ProvisioningEvent
 from integrations.notifications import api_key_rejected_use_notify
-from integrations.services import (
-    KeyRejection,
-    api_key_authenticate,
-    provisioning_event_record,
-)
+from integrations.services import KeyRejection, api_key_authenticate
 from qaportal.accounts.mixins import client_ip_address
 
 from . import throttle
@@ -61,7 +56,6 @@ class ScimBearerAuthMiddleware:
 
     @sensitive_variables("token")
     def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        started = time.monotonic()
         activity = RequestActivity.for_request(request)
         request.scim_activity = activity  # type: ignore[attr-defined]
         api_key = None
@@ -111,6 +105,7 @@ class ScimBearerAuthMiddleware:
             else:
                 request.scim_api_key = api_key  # type: ignore[attr-defined]
                 request.scim_company_id = company_id  # type: ignore[attr-defined]
+                activity.api_key_id, activity.company_id = api_key.pk, company_id
                 response = self._too_large(request) or self.get_response(request, *args, **kwargs)
 
         self._record(
@@ -120,7 +115,6 @@ class ScimBearerAuthMiddleware:
             api_key_id=api_key.pk if api_key else None,
             company_id=company_id,
             rejected=rejection is not None,
-            started=started,
         )
         return response
 
@@ -185,9 +179,12 @@ class ScimBearerAuthMiddleware:
         api_key_id: int | None,
         company_id: int | None,
         rejected: bool,
-        started: float,
     ) -> None:
-        scim_type = detail = ""
+        if activity.recorded:  # a change, recorded in its own transaction by the view
+            return
+        activity.api_key_id, activity.company_id = api_key_id, company_id
+        scim_type = ""
+        detail = None
         if response.status_code >= 400:
             try:
                 body = json.loads(response.content or b"{}")
@@ -201,23 +198,13 @@ class ScimBearerAuthMiddleware:
                 else ProvisioningEvent.Outcome.FAILED
             )
         else:
-            detail = activity.detail
             outcome = ProvisioningEvent.Outcome.SUCCESS
         try:
-            provisioning_event_record(
-                company_id=company_id,
-                api_key_id=api_key_id,
-                method=request.method or "",
-                path=request.path,
-                operation=activity.operation,
-                resource_type=activity.resource_type,
-                resource_id=activity.resource_id,
-                resource_name=activity.resource_name,
+            activity.record(
                 status_code=response.status_code,
                 outcome=outcome,
                 scim_type=scim_type,
                 detail=detail,
-                duration_ms=int((time.monotonic() - started) * 1000),
             )
         except DatabaseError:
             # The answer to Entra matters more than its log line; the failure is logged.

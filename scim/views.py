@@ -277,19 +277,26 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
 
     def get_many(self, request: HttpRequest) -> HttpResponse:
         projection = Projection.from_request(request)
-        condition = None
+        condition = unique_eq = None
         # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
         if request.GET.get("filter", "").strip():
             parsed = UserFilterQuery.parse(request.GET["filter"])
-            condition = parsed.condition
+            condition, unique_eq = parsed.condition, parsed.unique_eq
             activity_of(request).resource_name = parsed.eq_value(
                 "username", "emails", "externalid", "displayname"
             )
         start, count = self.page_params()
-        users = selectors.user_queryset(
-            company_id=self.company_id, with_groups=projection.wants("groups")
-        )
-        rows, total = selectors.page(users, condition=condition, start=start, count=count)
+        with_groups = projection.wants("groups")
+        if unique_eq:
+            # Entra's match lookup: at most one user, one indexed query, no ORDER BY or COUNT.
+            field, value = unique_eq
+            matches = selectors.user_by_unique(
+                company_id=self.company_id, field=field, value=value, with_groups=with_groups
+            )
+            rows, total = matches[start - 1 : start - 1 + count], len(matches)
+        else:
+            users = selectors.user_queryset(company_id=self.company_id, with_groups=with_groups)
+            rows, total = selectors.page(users, condition=condition, start=start, count=count)
         return self.list_response(
             [self._render(u, projection) for u in rows], total=total, start=start
         )
@@ -427,10 +434,11 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
 
     def delete(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=True)
-        with transaction.atomic():
+        with activity_of(request).change(), transaction.atomic():
             # Locked first: see selectors.user_get (a concurrent group PATCH adding this user).
             user = self._get_user(with_groups=False, for_update=True)
             user_delete(user=user)
+            activity_of(request).record(status_code=204)
         return HttpResponse(status=204)
 
 
@@ -468,17 +476,23 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
 
     def get_many(self, request: HttpRequest) -> HttpResponse:
         projection = Projection.from_request(request)
-        condition = None
+        condition = unique_eq = None
         # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
         if request.GET.get("filter", "").strip():
             parsed = GroupFilterQuery.parse(request.GET["filter"])
-            condition = parsed.condition
+            condition, unique_eq = parsed.condition, parsed.unique_eq
             activity_of(request).resource_name = parsed.eq_value("displayname", "externalid")
         start, count = self.page_params()
-        groups = selectors.group_queryset(
-            company_id=self.company_id, with_members=projection.wants("members")
-        )
-        rows, total = selectors.page(groups, condition=condition, start=start, count=count)
+        with_members = projection.wants("members")
+        if unique_eq:
+            field, value = unique_eq
+            matches = selectors.group_by_unique(
+                company_id=self.company_id, field=field, value=value, with_members=with_members
+            )
+            rows, total = matches[start - 1 : start - 1 + count], len(matches)
+        else:
+            groups = selectors.group_queryset(company_id=self.company_id, with_members=with_members)
+            rows, total = selectors.page(groups, condition=condition, start=start, count=count)
         return self.list_response(
             [self._render(g, projection) for g in rows], total=total, start=start
         )
@@ -556,9 +570,15 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
     def put(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=True)
         changes = group_changes_from_resource(self.read_json())
-        with referenced_users_may_vanish(_MEMBER_VANISHED), transaction.atomic():
+        activity = activity_of(request)
+        with (
+            activity.change(),
+            referenced_users_may_vanish(_MEMBER_VANISHED),
+            transaction.atomic(),
+        ):
             group = self._get_group(with_members=False, for_update=True)
             self._apply(group, changes)
+            activity.record(status_code=200)
         group = self._get_group()
         return self.respond(
             self._render(group), location=ScimGroup(group, request=request).location
@@ -567,10 +587,16 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
     def patch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=True)
         changes = group_changes_from_patch(normalize_patch(self.read_json()))
-        with referenced_users_may_vanish(_MEMBER_VANISHED), transaction.atomic():
+        projection = Projection.from_request(request)
+        activity = activity_of(request)
+        with (
+            activity.change(),
+            referenced_users_may_vanish(_MEMBER_VANISHED),
+            transaction.atomic(),
+        ):
             group = self._get_group(with_members=False, for_update=True)
             self._apply(group, changes)
-        projection = Projection.from_request(request)
+            activity.record(status_code=204 if projection.is_default else 200)
         if projection.is_default:
             # ENTRA.md §6: group PATCH answers 204 and does not return the member list.
             return HttpResponse(status=204)
@@ -579,11 +605,12 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
 
     def delete(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.require_target(item=True)
-        with transaction.atomic():
+        with activity_of(request).change(), transaction.atomic():
             # Locked first, so a concurrent PATCH's new memberships are committed (and then
             # collected) or not yet written: none is left pointing at a deleted team.
             group = self._get_group(with_members=False, for_update=True)
             group_delete(group=group)
+            activity_of(request).record(status_code=204)
         return HttpResponse(status=204)
 
 

@@ -156,14 +156,15 @@ def test_unexpected_errors_are_generic_scim_500s(scim_client, monkeypatch, caplo
 
 
 def test_a_database_outage_is_a_scim_503_with_retry_after(scim_client, learner, monkeypatch):
-    from django.db import OperationalError
-    from django.db.models import QuerySet
+    from django.db import OperationalError, connections
 
-    def unavailable(self):
+    def unavailable(self, *args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(QuerySet, "first", unavailable)
-    response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
+    # At the connection, below every query (the key lookup runs precompiled SQL).
+    with monkeypatch.context() as patched:
+        patched.setattr(type(connections["default"]), "cursor", unavailable)
+        response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json() == error_body(503, "The service is briefly unavailable.")

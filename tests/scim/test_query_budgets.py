@@ -59,10 +59,23 @@ def teams_of(many_learners, company):
 def test_filter_lookup_by_user_name_costs_three_queries(
     warm_client, many_learners, teams_of, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(3) as captured:
         response = warm_client.get(f"{BASE}/Users?filter=userName+eq+%22USER42@contoso.com%22")
     assert response.json()["totalResults"] == 1
     assert len(response.json()["Resources"][0]["groups"]) == 2
+    # userName is unique in the company: no ORDER BY, OFFSET or COUNT for Entra's match lookup.
+    lookup = next(q["sql"] for q in captured.captured_queries if '"accounts_user"' in q["sql"])
+    assert "ORDER BY" not in lookup.split("FROM", 1)[1].rsplit(")", 1)[-1]
+    assert "OFFSET" not in lookup
+    assert not any("COUNT(" in q["sql"] for q in captured.captured_queries)
+
+
+def test_the_match_lookup_stays_inside_the_company(warm_client, many_learners, other_company):
+    User.objects.create(
+        company=other_company, role=User.Role.LEARNER, user_name="only@fabrikam.com", password="!"
+    )
+    response = warm_client.get(f"{BASE}/Users", {"filter": 'userName eq "ONLY@fabrikam.com"'})
+    assert response.json()["totalResults"] == 0
 
 
 @pytest.mark.parametrize(
@@ -111,7 +124,8 @@ def test_post_user_costs_three_queries(warm_client, many_learners, django_assert
     with django_assert_max_num_queries(4) as captured:
         response = warm_client.post_json(f"{BASE}/Users", body)
     assert response.status_code == 201
-    inserts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    # The activity-log row's INSERT follows a SET LOCAL (no WAL flush of its own).
+    inserts = [q["sql"] for q in captured.captured_queries if "INSERT INTO" in q["sql"]]
     updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
     assert len(inserts) == 2  # the user (scim_id included) and the activity-log row
     assert updates == []  # no second UPDATE after the INSERT
@@ -152,8 +166,14 @@ def test_list_page_of_a_hundred_costs_four_queries(
         1001,
     )
     sql = [q["sql"] for q in captured.captured_queries]
-    assert any("LIMIT 100 OFFSET 1000" in statement for statement in sql)
+    # The page's ids are chosen by index in a sub-select; only those rows get their groups.
+    assert any(
+        '."id" IN (SELECT' in statement and "LIMIT 100 OFFSET 1000" in statement
+        for statement in sql
+    )
     assert any(statement.startswith("SELECT COUNT(*)") for statement in sql)
+    ids = [user["id"] for user in body["Resources"]]
+    assert ids == [str(user.scim_id) for user in many_learners[1000:1100]]
 
 
 @pytest.mark.skipif(
