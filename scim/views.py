@@ -296,7 +296,14 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
             rows, total = matches[start - 1 : start - 1 + count], len(matches)
         else:
             users = selectors.user_queryset(company_id=self.company_id, with_groups=with_groups)
-            rows, total = selectors.page(users, condition=condition, start=start, count=count)
+            rows, total = selectors.page(
+                users,
+                condition=condition,
+                start=start,
+                count=count,
+                index_order=selectors.USER_PAGE_ORDER,
+                count_all=lambda: selectors.learner_count(company_id=self.company_id),
+            )
         return self.list_response(
             [self._render(u, projection) for u in rows], total=total, start=start
         )

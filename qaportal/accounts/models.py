@@ -171,3 +171,31 @@ class GroupMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.group}"
+
+
+class CompanyUserCount(models.Model):
+    """How many users of each role a company has, kept by database triggers (accounts.0004).
+
+    A SCIM list page must say how many users there are; COUNT(*) over 100,000 learners costs
+    more than the page itself. Triggers on accounts_user keep these rows right for every write,
+    bulk loads and deletions by cascade included, so no code path can forget them. On
+    PostgreSQL a company's count is spread over a few `shard` rows, so that concurrent creates
+    do not queue on one row lock; the count is their sum.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=16)
+    shard = models.PositiveSmallIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the conflict target of the triggers' upserts.
+            models.UniqueConstraint(
+                fields=["company", "role", "shard"],
+                name="accounts_usercount_company_role_shard_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.role} #{self.shard}: {self.count}"

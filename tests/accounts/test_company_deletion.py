@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from integrations.models import ApiKey, AuditEvent, Integration, ProvisioningEvent
 from qaportal.accounts.exceptions import CompanyHasProvisionedUsers
-from qaportal.accounts.models import Company, Group, GroupMembership, User
+from qaportal.accounts.models import Company, CompanyUserCount, Group, GroupMembership, User
 from qaportal.accounts.services.companies import company_delete
 from tests.factories import CompanyAdminFactory, LearnerFactory, TeamFactory
 
@@ -70,12 +70,13 @@ def company_row_counts(company_id: int) -> dict[str, int]:
         "keys": ApiKey.objects.filter(integration__company_id=company_id).count(),
         "audit": AuditEvent.objects.filter(company_id=company_id).count(),
         "provisioning": ProvisioningEvent.objects.filter(company_id=company_id).count(),
+        "user_counts": CompanyUserCount.objects.filter(company_id=company_id).count(),
     }
 
 
 NOTHING_LEFT = dict.fromkeys(
     ("companies", "users", "teams", "memberships", "integrations", "keys", "audit"), 0
-) | {"provisioning": 0}
+) | {"provisioning": 0, "user_counts": 0}
 
 
 def test_confirmation_page_shows_what_will_be_deleted(staff_client, provisioned_company):

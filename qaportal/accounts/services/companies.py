@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from ..exceptions import CompanyHasProvisionedUsers
-from ..models import Company, Group, GroupMembership, User
+from ..models import Company, CompanyUserCount, Group, GroupMembership, User
 
 
 @transaction.atomic
@@ -83,5 +83,10 @@ def company_delete(
         admin_count=people["admins"],
         team_count=teams.get("accounts.Group", 0),
         membership_count=membership_count,
-        cascaded={label: count for label, count in cascaded.items() if count},
+        # CompanyUserCount rows are bookkeeping (a trigger-kept count), not the company's data.
+        cascaded={
+            label: count
+            for label, count in cascaded.items()
+            if count and label != CompanyUserCount._meta.label
+        },
     )
