@@ -145,6 +145,9 @@ class Operation:
     resource_type: str  # "User", "Group" or "" (discovery)
     is_change: bool = False  # counted as a change of the directory on the Dashboard
     tried: str = ""  # a failure or a refused key, if not "<label> {name}"
+    # A request Entra's provisioning made; False for what sso/ logs (people signing in), which
+    # says nothing about whether provisioning works.
+    is_scim: bool = True
 
     @property
     def attempted(self) -> str:
@@ -165,7 +168,7 @@ OPERATIONS: dict[str, Operation] = {
         # Written by sso/ (Sign in with Microsoft), not by SCIM; `detail` says why it failed.
         Operation(
             "sso_sign_in", "Microsoft sign-in", "{name} signed in with Microsoft", _U,
-            tried="Microsoft sign-in refused for {name}",
+            tried="Microsoft sign-in refused for {name}", is_scim=False,
         ),
         Operation("filter_users", "Look up user", "Looked up user {name}", _U),
         Operation("list_users", "List users", "Listed users", _U),
@@ -207,6 +210,8 @@ OPERATIONS: dict[str, Operation] = {
 }  # fmt: skip
 
 CHANGE_OPERATIONS = frozenset(code for code, op in OPERATIONS.items() if op.is_change)
+# Connection health and the Dashboard's failure counts look at Entra's SCIM requests only.
+SCIM_REQUESTS = ~Q(operation__in=[code for code, op in OPERATIONS.items() if not op.is_scim])
 RESOURCE_TYPES = {"User": "Users", "Group": "Groups"}
 
 # The member counts scim/views.py writes in `detail` on success: "3 members added; 1 members
@@ -498,7 +503,7 @@ def connection_health_get(
         "now": now,
     }
     recent = list(
-        ProvisioningEvent.objects.filter(company=company)
+        ProvisioningEvent.objects.filter(SCIM_REQUESTS, company=company)
         .select_related("api_key")
         .only(
             "created_at",
@@ -539,7 +544,7 @@ def connection_health_get(
         last_success_at = recent[last_success_index].created_at
     else:
         last_success_at = (
-            ProvisioningEvent.objects.filter(company=company, outcome=success)
+            ProvisioningEvent.objects.filter(SCIM_REQUESTS, company=company, outcome=success)
             .order_by("-created_at", "-id")
             .values_list("created_at", flat=True)
             .first()
@@ -607,7 +612,7 @@ def provisioning_summary_get(
     start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     day_ago, week_ago = now - timedelta(hours=24), now - timedelta(days=7)
     is_change = Q(outcome=ProvisioningEvent.Outcome.SUCCESS, operation__in=CHANGE_OPERATIONS)
-    is_failure = ~Q(outcome=ProvisioningEvent.Outcome.SUCCESS)
+    is_failure = ~Q(outcome=ProvisioningEvent.Outcome.SUCCESS) & SCIM_REQUESTS
     rows = (
         ProvisioningEvent.objects.filter(company=company, created_at__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=UTC))

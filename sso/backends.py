@@ -49,14 +49,12 @@ class EntraOidcBackend(OIDCAuthenticationBackend):
         self.OIDC_OP_TOKEN_ENDPOINT = self.endpoints.token
         self.OIDC_OP_JWKS_ENDPOINT = self.endpoints.jwks
         self.OIDC_RP_CLIENT_ID = connection.client_id
-        self.OIDC_RP_SIGN_ALGO = SIGNING_ALGORITHM
-        self.OIDC_RP_IDP_SIGN_KEY = None
         try:
             self.OIDC_RP_CLIENT_SECRET = secret_decrypt(connection.client_secret_encrypted)
         except SecretUnreadable as error:
             raise SignInRefused(RefusalReason.MISCONFIGURED) from error
         try:
-            return super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
+            user = super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
         except requests.RequestException as error:
             # The token endpoint refused the code (reused, or a wrong secret) or was down. Its
             # body may echo what we sent, so only the status is logged.
@@ -65,6 +63,11 @@ class EntraOidcBackend(OIDCAuthenticationBackend):
             if status is not None and 400 <= status < 500:
                 raise SignInRefused(RefusalReason.PROVIDER_ERROR) from error
             raise SignInRefused(RefusalReason.PROVIDER_UNREACHABLE) from error
+        if user is None:
+            # The library gives up quietly (no code in the callback); a refusal, not a failed
+            # password, so django-axes never counts it against the person's IP address.
+            raise SignInRefused(RefusalReason.PROVIDER_ERROR)
+        return user
 
     def get_token(self, payload) -> dict:
         token_info = super().get_token(payload)
@@ -109,6 +112,11 @@ class EntraOidcBackend(OIDCAuthenticationBackend):
             raise SignInRefused(RefusalReason.WRONG_AUDIENCE) from error
         except jwt.InvalidTokenError as error:
             raise SignInRefused(RefusalReason.TOKEN_INVALID) from error
+        # Several audiences: the token must also say it was issued to us (OIDC Core 3.1.3.7).
+        if isinstance(claims["aud"], list) and (
+            len(claims["aud"]) > 1 and claims.get("azp") != self.OIDC_RP_CLIENT_ID
+        ):
+            raise SignInRefused(RefusalReason.WRONG_AUDIENCE)
         if not constant_time_compare(str(claims["tid"]), self.connection.tenant_id):
             raise SignInRefused(RefusalReason.WRONG_ISSUER, claims=claims)
         if not constant_time_compare(str(claims["nonce"]), kwargs.get("nonce") or ""):

@@ -71,7 +71,8 @@ class SsoStartForm(forms.Form):
     """The email typed on the sign-in page (its `username` field), and where to go after."""
 
     username = forms.EmailField(max_length=254)
-    next = forms.CharField(required=False, max_length=2000)
+    # Any length: an unsafe or odd `next` is dropped by the view, never an error.
+    next = forms.CharField(required=False)
 
     error_messages = {"required": "Type your work email first, then choose Sign in with Microsoft."}
 

@@ -3,10 +3,13 @@
 Microsoft rotates its keys every few weeks and publishes the next one ahead of use: a key
 set is cached for QA_SSO_JWKS_CACHE_SECONDS, and a token signed with a key id the cached set
 lacks makes one fresh fetch, at most once per QA_SSO_JWKS_REFETCH_INTERVAL per key set, so
-tokens with made-up key ids cannot turn sign-in into a flood of requests to Microsoft.
+that a provider answering with unknown key ids (misconfigured, or mid-rotation) costs
+Microsoft one request per interval, not one per sign-in. With the cache (Redis) down, keys
+are fetched for each sign-in instead of failing it.
 """
 
 import hashlib
+import logging
 
 import jwt
 import requests
@@ -15,11 +18,22 @@ from django.core.cache import cache
 
 from .exceptions import RefusalReason, SignInRefused
 
+logger = logging.getLogger(__name__)
+
 SIGNING_ALGORITHM = "RS256"
 
 
 def _cache_key(kind: str, jwks_url: str) -> str:
     return f"sso:jwks:{kind}:{hashlib.sha256(jwks_url.encode()).hexdigest()}"
+
+
+def _cached(operation, *args, default=None):
+    """A cache call that answers `default` when the cache is unavailable."""
+    try:
+        return operation(*args)
+    except Exception:
+        logger.warning("SSO key cache unavailable", exc_info=True)
+        return default
 
 
 def _fetch(jwks_url: str) -> dict:
@@ -31,7 +45,7 @@ def _fetch(jwks_url: str) -> dict:
         raise SignInRefused(RefusalReason.PROVIDER_UNREACHABLE) from error
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
         raise SignInRefused(RefusalReason.PROVIDER_UNREACHABLE)
-    cache.set(_cache_key("set", jwks_url), key_set, settings.QA_SSO_JWKS_CACHE_SECONDS)
+    _cached(cache.set, _cache_key("set", jwks_url), key_set, settings.QA_SSO_JWKS_CACHE_SECONDS)
     return key_set
 
 
@@ -51,15 +65,17 @@ def _matching_key(key_set: dict, kid: str) -> jwt.PyJWK | None:
 
 def signing_key_get(*, jwks_url: str, kid: str) -> jwt.PyJWK:
     """The provider's key `kid`, from the cache or, if it is new, from the provider."""
-    key_set = cache.get(_cache_key("set", jwks_url))
+    key_set = _cached(cache.get, _cache_key("set", jwks_url))
     if key_set is not None:
         key = _matching_key(key_set, kid)
         if key is not None:
             return key
         # cache.add is atomic: one sign-in refetches; within the interval the others read
         # what it fetched and are refused only if the key is still not there.
-        if not cache.add(_cache_key("refetch", jwks_url), 1, settings.QA_SSO_JWKS_REFETCH_INTERVAL):
-            key = _matching_key(cache.get(_cache_key("set", jwks_url)) or key_set, kid)
+        refetch_key = _cache_key("refetch", jwks_url)
+        interval = settings.QA_SSO_JWKS_REFETCH_INTERVAL
+        if not _cached(cache.add, refetch_key, 1, interval, default=True):
+            key = _matching_key(_cached(cache.get, _cache_key("set", jwks_url)) or key_set, kid)
             if key is None:
                 raise SignInRefused(RefusalReason.BAD_SIGNATURE)
             return key

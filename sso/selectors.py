@@ -1,5 +1,7 @@
 """Read-side of single sign-on: which connection an email signs in through, and who it is."""
 
+import uuid
+
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
@@ -26,10 +28,12 @@ def verified_domain_list(*, company: Company) -> QuerySet[VerifiedDomain]:
 def sso_connection_for_email(*, email: str) -> SsoConnection | None:
     """The switched-on connection that `email` signs in through, if any.
 
-    First by a verified company domain, which looks at no account at all; then by a
-    provisioned account whose userName or work email is that address, in a company with
-    single sign-on on (an address in two such companies is ambiguous: neither is chosen).
-    Either way the caller answers the same as for an address with no account (sso/views.py).
+    An address at a verified domain belongs to that domain's company and to no other: it
+    signs in through that company's connection or not at all (another company's SCIM could
+    otherwise provision `ceo@<their domain>` and capture it). Other addresses are found by a
+    provisioned account whose userName or work email is that address, in a company with single
+    sign-on on; an address in two such companies is ambiguous, and neither is chosen. Either
+    way the caller answers the same as for an address with no account (sso/views.py).
     """
     address = email.strip().lower()
     domain = address.rpartition("@")[2]
@@ -39,20 +43,21 @@ def sso_connection_for_email(*, email: str) -> SsoConnection | None:
     owner = (
         VerifiedDomain.objects.alias(domain_ci=Lower("domain"))
         .filter(domain_ci=domain)
-        .values("company_id")[:1]
+        .values_list("company_id", flat=True)
+        .first()
     )
-    by_domain = connections.filter(integration__company_id__in=owner).first()
-    if by_domain is not None:
-        return by_domain
+    if owner is not None:
+        return connections.filter(integration__company_id=owner).first()
     # Index-backed per company: (company, LOWER(user_name)) and (company, LOWER(work_email)).
     sso_companies = connections.values("integration__company_id")
+    learners = User.objects.filter(company_id__in=sso_companies, role=User.Role.LEARNER)
     companies = set(
-        User.objects.alias(user_name_ci=Lower("user_name"))
-        .filter(company_id__in=sso_companies, user_name_ci=address)
+        learners.alias(user_name_ci=Lower("user_name"))
+        .filter(user_name_ci=address)
         .values_list("company_id", flat=True)[:2]
     ) | set(
-        User.objects.alias(work_email_ci=Lower("work_email"))
-        .filter(company_id__in=sso_companies, work_email_ci=address)
+        learners.alias(work_email_ci=Lower("work_email"))
+        .filter(work_email_ci=address)
         .values_list("company_id", flat=True)[:2]
     )
     if len(companies) != 1:
@@ -60,16 +65,26 @@ def sso_connection_for_email(*, email: str) -> SsoConnection | None:
     return connections.filter(integration__company_id=companies.pop()).first()
 
 
+def _guid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def provisioned_user_for_claims(
     *, company: Company, object_id: str, preferred_username: str
 ) -> User | None:
-    """The company's SCIM user an Entra ID token is about, active or not.
+    """The company's SCIM user (a learner) an Entra ID token is about, active or not.
 
     By the token's `oid` against externalId first (when Entra maps objectId to externalId,
     the one identifier that survives a rename), then by `preferred_username` (the UPN)
-    against userName, both in any case. Only users of `company` are ever looked at.
+    against userName, both in any case. A user found by userName whose externalId is another
+    object id is someone else's old account (a UPN reused after a rename or a departure,
+    before Entra's next sync), so it is not a match. Only the company's learners, the users
+    SCIM provisions, are ever looked at.
     """
-    users = User.objects.filter(company=company).exclude(user_name=None)
+    users = User.objects.filter(company=company, role=User.Role.LEARNER).exclude(user_name=None)
     if object_id:
         # oid is a GUID: any case of its hex digits, still through the (company, external_id)
         # index.
@@ -77,13 +92,16 @@ def provisioned_user_for_claims(
         user = users.filter(external_id__in=variants).first()
         if user is not None:
             return user
-    if preferred_username:
-        return (
-            users.alias(user_name_ci=Lower("user_name"))
-            .filter(user_name_ci=preferred_username.strip().lower())
-            .first()
-        )
-    return None
+    if not preferred_username:
+        return None
+    user = (
+        users.alias(user_name_ci=Lower("user_name"))
+        .filter(user_name_ci=preferred_username.strip().lower())
+        .first()
+    )
+    if user is not None and _guid(user.external_id) not in (None, _guid(object_id)):
+        return None  # its externalId is an object id, and not this token's
+    return user
 
 
 def password_sign_in_blocked(*, user: User) -> bool:

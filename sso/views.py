@@ -1,5 +1,6 @@
 """Single sign-on pages: the settings section, "Sign in with Microsoft" and its callback."""
 
+import logging
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -11,8 +12,10 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
@@ -33,6 +36,8 @@ from .forms import SsoSettingsForm, SsoStartForm
 from .models import SsoConnection
 from .selectors import sso_connection_for_email, sso_connection_get, verified_domain_list
 from .services import SsoNotConfigured, sign_in_event_record, sso_connection_save
+
+logger = logging.getLogger(__name__)
 
 SECTION_TEMPLATE = "sso/_integration_section.html"
 # Sign-ins started in this session and not finished: state -> connection and start time.
@@ -67,6 +72,7 @@ def sso_section_context(
     }
 
 
+@method_decorator(sensitive_post_parameters("client_secret"), name="dispatch")
 class SsoSettingsView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
     """Save the Single sign-on section; a password older than QA_REAUTH_MAX_AGE is asked first."""
 
@@ -110,18 +116,27 @@ class SsoSettingsView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View
 
 
 def _start_allowed(request: HttpRequest) -> bool:
-    """At most QA_SSO_START_LIMIT Microsoft sign-ins started per client IP per minute."""
+    """At most QA_SSO_START_LIMIT Microsoft sign-ins started per client IP per minute.
+
+    With the cache (Redis) down, sign-in stays open: the limit only slows probing.
+    """
     limit = settings.QA_SSO_START_LIMIT
     if not limit:
         return True
     key = f"sso:start:{client_ip_address(request)}:{int(time.time() // 60)}"
-    cache.add(key, 0, 90)
     try:
+        cache.add(key, 0, 90)
         return cache.incr(key) <= limit
     except ValueError:  # evicted between add and incr
         return True
+    except Exception:
+        logger.warning("SSO start limit skipped: the cache is unavailable", exc_info=True)
+        return True
 
 
+# The sign-in form posts its password field here too (one form, two buttons); it is ignored,
+# and kept out of error reports.
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class SsoStartView(OIDCAuthenticationRequestView):
     """POST from the sign-in page: send the person to their company's Entra tenant.
 
@@ -156,16 +171,20 @@ class SsoStartView(OIDCAuthenticationRequestView):
         self.login_hint = email
         response = self.get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
-        flows = request.session.get(FLOWS_SESSION_KEY, {})
-        flows[state] = {"connection_id": connection.pk, "started_at": time.time()}
-        # As many unfinished sign-ins as the library keeps states for, newest kept.
-        newest = sorted(flows.items(), key=lambda item: item[1]["started_at"])
-        request.session[FLOWS_SESSION_KEY] = dict(newest[-settings.OIDC_MAX_STATES :])
         next_url = form.cleaned_data["next"]
         safe = url_has_allowed_host_and_scheme(
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
-        request.session["oidc_login_next"] = next_url if next_url and safe else None
+        flows = request.session.get(FLOWS_SESSION_KEY, {})
+        flows[state] = {
+            "connection_id": connection.pk,
+            "started_at": time.time(),
+            # Per sign-in, so that two tabs each land where they started.
+            "next": next_url if next_url and safe else None,
+        }
+        # As many unfinished sign-ins as the library keeps states for, newest kept.
+        newest = sorted(flows.items(), key=lambda item: item[1]["started_at"])
+        request.session[FLOWS_SESSION_KEY] = dict(newest[-settings.OIDC_MAX_STATES :])
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict:
@@ -194,12 +213,14 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         self.connection = None
         state = request.GET.get("state", "")
-        flows = request.session.get(FLOWS_SESSION_KEY, {})
-        started = flows.pop(state, None) if isinstance(flows, dict) else None
-        request.session[FLOWS_SESSION_KEY] = flows if isinstance(flows, dict) else {}
+        flows = request.session.get(FLOWS_SESSION_KEY)
+        started = flows.pop(state, None) if isinstance(flows, dict) and state else None
         if started is None:
-            # Unknown, already used (a replay), or from another browser's sign-in.
+            # Unknown, already used (a replay), or from another browser's sign-in. The session
+            # is left as it was: an anonymous probe creates no session row.
             return self.refused(RefusalReason.STATE_INVALID)
+        request.session[FLOWS_SESSION_KEY] = flows
+        request.session["oidc_login_next"] = started.get("next")
         self.connection = (
             SsoConnection.objects.select_related("integration__company")
             .filter(pk=started["connection_id"])
@@ -209,6 +230,8 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             return self.refused(RefusalReason.SSO_OFF)
         if time.time() - started["started_at"] > settings.QA_SSO_FLOW_MAX_AGE_SECONDS:
             return self.refused(RefusalReason.STATE_INVALID)
+        if not request.GET.get("code") and not request.GET.get("error"):
+            return self.refused(RefusalReason.PROVIDER_ERROR)
         request.sso_flow = SsoFlow(self.connection)
         try:
             return super().get(request)

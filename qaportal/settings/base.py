@@ -173,7 +173,8 @@ QA_SSO_JWKS_REFETCH_INTERVAL = 5 * 60  # an unknown key id refetches at most thi
 QA_SSO_CLOCK_SKEW_SECONDS = 60
 QA_SSO_FLOW_MAX_AGE_SECONDS = 15 * 60  # from "Sign in with Microsoft" to Entra's answer
 QA_SSO_START_LIMIT = env.int("QA_SSO_START_LIMIT", default=30)  # per client IP per minute
-# mozilla-django-oidc: code flow with PKCE (S256), state and nonce; no user is ever created.
+# mozilla-django-oidc: code flow with PKCE (S256), state and nonce. sso/backends.py replaces
+# its token validation and user lookup (no user is ever created).
 OIDC_RP_SCOPES = "openid profile email"
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
@@ -181,8 +182,6 @@ OIDC_USE_NONCE = True
 OIDC_MAX_STATES = 10
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
 OIDC_TIMEOUT = QA_SSO_HTTP_TIMEOUT
-OIDC_CREATE_USER = False
-LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
 
 # Content-Security-Policy (django-csp 4.x format). The templates load static JS and CSS only
 # (no inline script, style attribute or event handler), so nothing needs 'unsafe-inline'.

@@ -24,7 +24,17 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
 
 FAULT_MODES = frozenset(
-    {"wrong_issuer", "wrong_audience", "expired", "bad_signature", "wrong_nonce", "unknown_kid"}
+    {
+        "wrong_issuer",
+        "wrong_tenant_id",
+        "wrong_audience",
+        "extra_audience",
+        "expired",
+        "bad_signature",
+        "wrong_nonce",
+        "unknown_kid",
+        "token_response_not_object",
+    }
 )
 
 
@@ -184,8 +194,14 @@ class EntraLikeValidator(OAuth2Validator):
             other_tenant = str(uuid.uuid4())
             id_token["iss"] = issuer(authority, other_tenant)
             id_token["tid"] = other_tenant
+        elif fault == "wrong_tenant_id":
+            # The right issuer, but a tid of another directory.
+            id_token["tid"] = str(uuid.uuid4())
         elif fault == "wrong_audience":
             id_token["aud"] = str(uuid.uuid4())
+        elif fault == "extra_audience":
+            # Issued to two applications, without saying which one asked (no azp).
+            id_token["aud"] = [id_token["aud"], str(uuid.uuid4())]
         elif fault == "expired":
             # The whole one-hour lifetime ended an hour ago.
             now = int(time.time())

@@ -7,7 +7,7 @@ provider issue tokens that are wrong in one way each.
 """
 
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -112,7 +112,10 @@ def _assert_refused(client, response, company, code: str, *, name: str = "alice@
     ("fault", "code"),
     [
         ("wrong_issuer", "wrong_issuer"),
+        ("wrong_tenant_id", "wrong_issuer"),
         ("wrong_audience", "wrong_audience"),
+        ("extra_audience", "wrong_audience"),
+        ("token_response_not_object", "token_invalid"),
         ("expired", "token_expired"),
         ("bad_signature", "bad_signature"),
         ("unknown_kid", "bad_signature"),
@@ -201,8 +204,7 @@ def test_an_error_from_microsoft_is_a_clear_page(client, idp, alice, company):
 
 def test_the_provider_keys_are_fetched_once_and_again_only_for_a_new_key(client, idp, alice):
     for _ in range(2):
-        Client()  # a new browser each time
-        browser = Client()
+        browser = Client()  # a new browser each time
         response, _ = _microsoft_sign_in(
             browser, idp, email="alice@contoso.com", username="alice@contoso.com"
         )
@@ -257,3 +259,89 @@ def test_the_activity_page_says_who_signed_in_and_why_others_were_refused(
     assert "Microsoft sign-in refused for alice@contoso.com" in text
     assert "403 deactivated_user" in text
     assert RefusalReason.DEACTIVATED_USER.admin_text in text
+
+
+def test_unknown_key_ids_refetch_the_keys_at_most_once_per_interval(client, idp, alice, company):
+    idp.set_fault("unknown_kid")
+    for _ in range(3):
+        response, _ = _microsoft_sign_in(
+            Client(), idp, email="alice@contoso.com", username="alice@contoso.com"
+        )
+        assert response.status_code == 403
+    # The first fetch, then one refetch for the unknown key id; not one per sign-in.
+    assert idp.stats()["jwks_requests"] == 2
+
+
+def test_a_reused_upn_does_not_open_the_previous_owners_account(client, idp, alice, company):
+    """Alice left; her UPN now belongs to a new Entra user (another object id) whom Entra has
+    not provisioned yet. They must not get Alice's QA account."""
+    idp.add_user("alice@contoso.com", PROVIDER_PASSWORD, oid=str(uuid.uuid4()))
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "unknown_user")
+
+
+def test_only_learners_sign_in_with_microsoft(client, idp, alice, company):
+    """SCIM provisions learners; an account staff made an admin is no longer one of them."""
+    alice.role = alice.Role.ADMIN
+    alice.email = "alice.admin@contoso.com"
+    alice.save()
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    _assert_refused(client, response, company, "unknown_user")
+
+
+def test_callbacks_without_a_code_are_refused_without_locking_anyone_out(
+    client, idp, alice, company, settings
+):
+    """django-axes counts failed sign-ins per IP; a callback without a code must not count,
+    or anyone could lock Microsoft sign-in for a whole office."""
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        start = client.post(reverse("sso:start"), {"username": "alice@contoso.com"})
+        state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+        response = client.get(reverse("sso:callback"), {"state": state, "code": ""})
+        assert response.status_code == 403
+        assert "<code>provider_error</code>" in response.content.decode()
+    response, _ = _microsoft_sign_in(
+        Client(), idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    assert response.status_code == 302
+
+
+def test_each_tab_lands_where_its_own_sign_in_started(client, idp, alice):
+    first = client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/one/"})
+    client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/two/"})
+    callback = idp.sign_in(
+        requests.Session(), first["Location"], "alice@contoso.com", PROVIDER_PASSWORD
+    )
+    parts = urlsplit(callback)
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response["Location"] == "/one/"
+
+
+def test_an_anonymous_probe_of_the_callback_stores_no_session(db):
+    from django.contrib.sessions.models import Session
+
+    for _ in range(5):
+        response = Client().get(reverse("sso:callback"), {"state": "made-up", "code": "x"})
+        assert response.status_code == 403
+    assert Session.objects.count() == 0
+
+
+def test_sign_in_works_while_the_cache_is_down(client, idp, alice, settings):
+    """With Redis unreachable, the start limit and the key cache step aside."""
+    settings.QA_SSO_START_LIMIT = 5
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response, _ = _microsoft_sign_in(
+        client, idp, email="alice@contoso.com", username="alice@contoso.com"
+    )
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(alice.pk)

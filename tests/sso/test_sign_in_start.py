@@ -125,10 +125,11 @@ def test_a_missing_or_malformed_email_is_a_clear_error(client, email):
 
 
 def test_only_a_local_next_url_is_kept(client, sso_connection, contoso_domain):
-    _start(client, "a@contoso.com", next="/teams/")
-    assert client.session["oidc_login_next"] == "/teams/"
-    _start(client, "a@contoso.com", next="https://evil.example/")
-    assert client.session["oidc_login_next"] is None
+    local = _query(_start(client, "a@contoso.com", next="/teams/"))["state"]
+    elsewhere = _query(_start(client, "a@contoso.com", next="https://evil.example/"))["state"]
+    flows = client.session[FLOWS_SESSION_KEY]
+    assert flows[local]["next"] == "/teams/"
+    assert flows[elsewhere]["next"] is None
 
 
 def test_starting_needs_the_csrf_token(sso_connection, contoso_domain):
@@ -150,3 +151,29 @@ def test_the_sign_in_form_allows_posting_to_the_microsoft_authority(client, sett
     policy = response["Content-Security-Policy"]
     form_action = re.search(r"form-action ([^;]+)", policy).group(1).split()
     assert form_action == ["'self'", settings.QA_SSO_AUTHORITY]
+
+
+def test_a_verified_domain_belongs_to_its_company_alone(
+    client, company, other_company, sso_connection, other_sso_connection, contoso_domain
+):
+    """Fabrikam's Entra could provision `ceo@contoso.com`; Contoso's address still goes to
+    Contoso's tenant, and nowhere once Contoso switches SSO off."""
+    LearnerFactory(company=other_company, user_name="ceo@contoso.com")
+    assert _query(_start(client, "ceo@contoso.com"))["client_id"] == CLIENT_ID
+    sso_connection.is_enabled = False
+    sso_connection.save()
+    response = _start(client, "ceo@contoso.com")
+    assert response.status_code == 200
+    assert "Microsoft sign-in is not available" in response.content.decode()
+
+
+def test_the_password_typed_on_the_sign_in_page_stays_out_of_error_reports(rf, db):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    from sso.views import SsoStartView
+
+    request = rf.post(START, {"username": "a@nowhere.example", "password": "MyQAPassword!"})
+    assert SsoStartView.as_view()(request).status_code == 200
+    cleaned = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert cleaned["password"] != "MyQAPassword!"
+    assert cleaned["username"] == "a@nowhere.example"
