@@ -301,6 +301,7 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
                 condition=condition,
                 start=start,
                 count=count,
+                scope=selectors.user_scope_queryset(company_id=self.company_id),
                 index_order=selectors.USER_PAGE_ORDER,
                 count_all=lambda: selectors.learner_count(company_id=self.company_id),
             )
