@@ -9,7 +9,7 @@ existing users are counted once, here.
 """
 
 import django.db.models.deletion
-from django.db import migrations, models
+from django.db import NotSupportedError, migrations, models
 
 POSTGRESQL_INSTALL = [
     """
@@ -119,7 +119,7 @@ def install(apps, schema_editor) -> None:
     vendor = schema_editor.connection.vendor
     statements = {"postgresql": POSTGRESQL_INSTALL, "sqlite": SQLITE_INSTALL}.get(vendor)
     if statements is None:
-        raise NotImplementedError(f"accounts_user has no count triggers for {vendor}.")
+        raise NotSupportedError(f"accounts_user has no count triggers for {vendor}.")
     for statement in [*statements, BACKFILL]:
         schema_editor.execute(statement)
 
