@@ -288,6 +288,26 @@ def _clip(value: str, field: str) -> str:
     return value[:max_length] if max_length else value
 
 
+_CLIPPED_EVENT_FIELDS = (
+    "method",
+    "path",
+    "operation",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "scim_type",
+    "detail",
+)
+
+
+def _event_values(**fields) -> dict:
+    """An activity row's values as stored: text cut to its column, no negative duration."""
+    for name in _CLIPPED_EVENT_FIELDS:
+        fields[name] = _clip(fields[name], name)
+    fields["duration_ms"] = max(fields["duration_ms"], 0)
+    return fields
+
+
 def provisioning_event_record(
     *,
     company_id: int | None,
@@ -312,22 +332,22 @@ def provisioning_event_record(
     the path without its query string and never a header or a key; values longer than their
     column are cut, so logging never fails on a long userName.
     """
-    return ProvisioningEvent.objects.create(
+    values = _event_values(
         company_id=company_id,
         api_key_id=api_key_id,
-        method=_clip(method, "method"),
-        path=_clip(path, "path"),
-        operation=_clip(operation, "operation"),
-        resource_type=_clip(resource_type, "resource_type"),
-        resource_id=_clip(resource_id, "resource_id"),
-        resource_name=_clip(resource_name, "resource_name"),
+        method=method,
+        path=path,
+        operation=operation,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_name=resource_name,
         status_code=status_code,
         outcome=outcome,
-        scim_type=_clip(scim_type, "scim_type"),
-        detail=_clip(detail, "detail"),
-        duration_ms=max(duration_ms, 0),
-        created_at=now or timezone.now(),
+        scim_type=scim_type,
+        detail=detail,
+        duration_ms=duration_ms,
     )
+    return ProvisioningEvent.objects.create(**values, created_at=now or timezone.now())
 
 
 _EVENT_FIELDS = (
@@ -390,24 +410,24 @@ def provisioning_event_log(
     only): an operating-system crash may lose the last fraction of a second of log rows,
     never a change, and a request no longer waits for a second flush to disk.
     """
-    values = {
-        "company_id": company_id,
-        "api_key_id": api_key_id,
-        "method": _clip(method, "method"),
-        "path": _clip(path, "path"),
-        "operation": _clip(operation, "operation"),
-        "resource_type": _clip(resource_type, "resource_type"),
-        "resource_id": _clip(resource_id, "resource_id"),
-        "resource_name": _clip(resource_name, "resource_name"),
-        "status_code": status_code,
-        "outcome": outcome,
-        "scim_type": _clip(scim_type, "scim_type"),
-        "detail": _clip(detail, "detail"),
-        "duration_ms": max(duration_ms, 0),
-        "created_at": ProvisioningEvent._meta.get_field("created_at").get_db_prep_save(
-            timezone.now(), connection
-        ),
-    }
+    values = _event_values(
+        company_id=company_id,
+        api_key_id=api_key_id,
+        method=method,
+        path=path,
+        operation=operation,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_name=resource_name,
+        status_code=status_code,
+        outcome=outcome,
+        scim_type=scim_type,
+        detail=detail,
+        duration_ms=duration_ms,
+    )
+    values["created_at"] = ProvisioningEvent._meta.get_field("created_at").get_db_prep_save(
+        timezone.now(), connection
+    )
     sql = _event_insert(connection.vendor)
     if (
         not durable
