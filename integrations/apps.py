@@ -8,6 +8,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from qaportal.accounts.dashboard import dashboard_section_register
 
+        from . import checks  # noqa: F401 - registers the deployment checks
         from .dashboard import dashboard_context
 
         dashboard_section_register(

@@ -22,6 +22,8 @@ def deploy_check(**env_overrides: str) -> subprocess.CompletedProcess:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_ALLOWED_HOSTS="portal.qa.example",
         QA_SSO_ENCRYPTION_KEYS="tDqvFFxgkFzXHhE3OWxq3nFFA0p5-CdKMyvsH2VLCvk=",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        QA_PORTAL_URL="https://portal.qa.example",
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:////tmp/qaportal-deploy-check.db"),
     )
     env.update(env_overrides)
@@ -75,3 +77,16 @@ def test_a_malformed_sso_encryption_key_is_an_error():
     )
     assert result.returncode != 0
     assert "sso.E001" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"REDIS_URL": ""}, "integrations.W001"),
+        ({"QA_PORTAL_URL": "http://localhost:8000"}, "integrations.W002"),
+    ],
+)
+def test_deploy_check_warns_about_a_one_machine_broker_or_a_local_portal_url(overrides, check_id):
+    result = deploy_check(DJANGO_SETTINGS_MODULE="qaportal.settings.production", **overrides)
+    assert result.returncode != 0
+    assert check_id in result.stderr
