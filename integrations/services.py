@@ -115,9 +115,13 @@ def api_key_generate(
     integration: Integration,
     created_by: User | None,
     ip_address: str | None = None,
+    source: str = "",
     now: datetime | None = None,
 ) -> GeneratedApiKey:
     """Create a key and start the grace period of the integration's current key(s).
+
+    `source` says where a key generated outside a request came from (a management command),
+    for the audit trail's "From" column.
 
     Keys that are already expiring keep their deadline (it is never extended). Writes an
     AuditEvent per key touched; schedules each new deadline's expiry task on commit. Generation
@@ -154,12 +158,12 @@ def api_key_generate(
         actor=created_by,
         ip_address=ip_address,
         now=now,
-        detail={
-            "superseded": [key.prefix for key in superseded],
-            "expires_at": deadline.isoformat(),
-        }
-        if superseded
-        else {},
+        detail=(
+            {"superseded": [key.prefix for key in superseded], "expires_at": deadline.isoformat()}
+            if superseded
+            else {}
+        )
+        | ({"source": source} if source else {}),
     )
     if superseded:
         schedule = [(key.pk, deadline) for key in superseded]

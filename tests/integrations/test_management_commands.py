@@ -168,6 +168,14 @@ def test_generate_api_key_prints_a_key_that_authenticates_alone_on_the_last_line
     assert plaintext not in stderr
 
 
+def test_generate_api_key_says_in_the_audit_trail_where_the_key_came_from(company, admin_client):
+    run("generate_api_key", "contoso")
+    event = AuditEvent.objects.get(company=company, action=AuditEvent.Action.KEY_GENERATED)
+    assert (event.actor, event.detail["source"]) == (None, "manage.py generate_api_key")
+    trail = admin_client.get("/settings/integrations/entra-id/audit/").content.decode()
+    assert '<code class="mono">manage.py generate_api_key</code>' in trail
+
+
 def test_generate_api_key_applies_the_same_rotation_as_the_portal(company, generated_key):
     first_run, _ = run("generate_api_key", "contoso")
     second_run, stderr = run("generate_api_key", "contoso")

@@ -43,7 +43,9 @@ class Command(BaseCommand):
         if integration is None:  # pragma: no cover - integrations_ensure made it
             raise CommandError(f"{company} has no {options['provider']} integration.")
 
-        generated = api_key_generate(integration=integration, created_by=None)
+        generated = api_key_generate(
+            integration=integration, created_by=None, source="manage.py generate_api_key"
+        )
 
         expiring = api_key_list(company=company, integration=integration).filter(
             expires_at__gt=timezone.now(), revoked_at__isnull=True
