@@ -15,12 +15,14 @@ What changes, and why:
 import copy
 import json
 import logging
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.views.generic import View
 from django_scim import views as scim_views
@@ -233,6 +235,36 @@ class ScimViewMixin:
 class ResourceViewMixin(ScimViewMixin):
     """/Users and /Groups answer GET and POST; /Users/{id} and /Groups/{id} the rest."""
 
+    def list_page(
+        self,
+        request: HttpRequest,
+        *,
+        filter_query,
+        named_by: tuple[str, ...],
+        by_unique: Callable[[str, str], list],
+        page: Callable[[Q | None, int, int], tuple[list, int]],
+        render: Callable[[Any], dict],
+    ) -> HttpResponse:
+        """GET on a collection: parse `filter`, then one page of resources.
+
+        An `eq` on a unique attribute (Entra's match lookup) reads at most one row, with no
+        ORDER BY or COUNT (`by_unique`); anything else is a page (`page`). `named_by` are the
+        attributes whose `eq` value names the request in the activity log.
+        """
+        condition = unique_eq = None
+        # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
+        if request.GET.get("filter", "").strip():
+            parsed = filter_query.parse(request.GET["filter"])
+            condition, unique_eq = parsed.condition, parsed.unique_eq
+            activity_of(request).resource_name = parsed.eq_value(*named_by)
+        start, count = self.page_params()
+        if unique_eq:
+            matches = by_unique(*unique_eq)
+            rows, total = matches[start - 1 : start - 1 + count], len(matches)
+        else:
+            rows, total = page(condition, start, count)
+        return self.list_response([render(row) for row in rows], total=total, start=start)
+
     def require_target(self, *, item: bool) -> None:
         """405 (with Allow) when the method is sent to the collection instead of an item."""
         on_item = bool(self.kwargs.get("uuid"))
@@ -277,36 +309,25 @@ class UsersView(ResourceViewMixin, scim_views.UsersView, ScimErrorBoundary):
 
     def get_many(self, request: HttpRequest) -> HttpResponse:
         projection = Projection.from_request(request)
-        condition = unique_eq = None
-        # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
-        if request.GET.get("filter", "").strip():
-            parsed = UserFilterQuery.parse(request.GET["filter"])
-            condition, unique_eq = parsed.condition, parsed.unique_eq
-            activity_of(request).resource_name = parsed.eq_value(
-                "username", "emails", "externalid", "displayname"
-            )
-        start, count = self.page_params()
         with_groups = projection.wants("groups")
-        if unique_eq:
-            # Entra's match lookup: at most one user, one indexed query, no ORDER BY or COUNT.
-            field, value = unique_eq
-            matches = selectors.user_by_unique(
-                company_id=self.company_id, field=field, value=value, with_groups=with_groups
-            )
-            rows, total = matches[start - 1 : start - 1 + count], len(matches)
-        else:
-            users = selectors.user_queryset(company_id=self.company_id, with_groups=with_groups)
-            rows, total = selectors.page(
-                users,
+        company_id = self.company_id
+        return self.list_page(
+            request,
+            filter_query=UserFilterQuery,
+            named_by=("username", "emails", "externalid", "displayname"),
+            by_unique=lambda field, value: selectors.user_by_unique(
+                company_id=company_id, field=field, value=value, with_groups=with_groups
+            ),
+            page=lambda condition, start, count: selectors.page(
+                selectors.user_queryset(company_id=company_id, with_groups=with_groups),
                 condition=condition,
                 start=start,
                 count=count,
-                scope=selectors.user_scope_queryset(company_id=self.company_id),
+                scope=selectors.user_scope_queryset(company_id=company_id),
                 index_order=selectors.USER_PAGE_ORDER,
-                count_all=lambda: selectors.learner_count(company_id=self.company_id),
-            )
-        return self.list_response(
-            [self._render(u, projection) for u in rows], total=total, start=start
+                count_all=lambda: selectors.learner_count(company_id=company_id),
+            ),
+            render=lambda user: self._render(user, projection),
         )
 
     def _resolve_manager(
@@ -484,25 +505,22 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
 
     def get_many(self, request: HttpRequest) -> HttpResponse:
         projection = Projection.from_request(request)
-        condition = unique_eq = None
-        # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
-        if request.GET.get("filter", "").strip():
-            parsed = GroupFilterQuery.parse(request.GET["filter"])
-            condition, unique_eq = parsed.condition, parsed.unique_eq
-            activity_of(request).resource_name = parsed.eq_value("displayname", "externalid")
-        start, count = self.page_params()
         with_members = projection.wants("members")
-        if unique_eq:
-            field, value = unique_eq
-            matches = selectors.group_by_unique(
-                company_id=self.company_id, field=field, value=value, with_members=with_members
-            )
-            rows, total = matches[start - 1 : start - 1 + count], len(matches)
-        else:
-            groups = selectors.group_queryset(company_id=self.company_id, with_members=with_members)
-            rows, total = selectors.page(groups, condition=condition, start=start, count=count)
-        return self.list_response(
-            [self._render(g, projection) for g in rows], total=total, start=start
+        company_id = self.company_id
+        return self.list_page(
+            request,
+            filter_query=GroupFilterQuery,
+            named_by=("displayname", "externalid"),
+            by_unique=lambda field, value: selectors.group_by_unique(
+                company_id=company_id, field=field, value=value, with_members=with_members
+            ),
+            page=lambda condition, start, count: selectors.page(
+                selectors.group_queryset(company_id=company_id, with_members=with_members),
+                condition=condition,
+                start=start,
+                count=count,
+            ),
+            render=lambda group: self._render(group, projection),
         )
 
     def _members(self, ids: list[str]) -> list[User]:
