@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import inspect
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -304,15 +305,7 @@ _CLIPPED_EVENT_FIELDS = (
 )
 
 
-def _event_values(**fields) -> dict:
-    """An activity row's values as stored: text cut to its column, no negative duration."""
-    for name in _CLIPPED_EVENT_FIELDS:
-        fields[name] = _clip(fields[name], name)
-    fields["duration_ms"] = max(fields["duration_ms"], 0)
-    return fields
-
-
-def provisioning_event_record(
+def _event_values(
     *,
     company_id: int | None,
     api_key_id: int | None,
@@ -327,8 +320,32 @@ def provisioning_event_record(
     scim_type: str = "",
     detail: str = "",
     duration_ms: int = 0,
-    now: datetime | None = None,
-) -> ProvisioningEvent:
+) -> dict:
+    """One activity row's values as stored: text cut to its column, no negative duration.
+
+    The fields of provisioning_event_record and provisioning_event_log, named once here.
+    """
+    values = {
+        "company_id": company_id,
+        "api_key_id": api_key_id,
+        "method": method,
+        "path": path,
+        "operation": operation,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "resource_name": resource_name,
+        "status_code": status_code,
+        "outcome": outcome,
+        "scim_type": scim_type,
+        "detail": detail,
+        "duration_ms": max(duration_ms, 0),
+    }
+    for name in _CLIPPED_EVENT_FIELDS:
+        values[name] = _clip(values[name], name)
+    return values
+
+
+def provisioning_event_record(*, now: datetime | None = None, **fields) -> ProvisioningEvent:
     """Store one SCIM request of the activity log (one INSERT, no transaction of its own).
 
     `company_id` is the key's company whenever the key was found, even when it was refused
@@ -336,40 +353,13 @@ def provisioning_event_record(
     the path without its query string and never a header or a key; values longer than their
     column are cut, so logging never fails on a long userName.
     """
-    values = _event_values(
-        company_id=company_id,
-        api_key_id=api_key_id,
-        method=method,
-        path=path,
-        operation=operation,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        resource_name=resource_name,
-        status_code=status_code,
-        outcome=outcome,
-        scim_type=scim_type,
-        detail=detail,
-        duration_ms=duration_ms,
+    return ProvisioningEvent.objects.create(
+        **_event_values(**fields), created_at=now or timezone.now()
     )
-    return ProvisioningEvent.objects.create(**values, created_at=now or timezone.now())
 
 
-_EVENT_FIELDS = (
-    "company_id",
-    "api_key_id",
-    "method",
-    "path",
-    "operation",
-    "resource_type",
-    "resource_id",
-    "resource_name",
-    "status_code",
-    "outcome",
-    "scim_type",
-    "detail",
-    "duration_ms",
-    "created_at",
-)
+# The INSERT's columns, in the order of _event_values' fields.
+_EVENT_FIELDS = (*inspect.signature(_event_values).parameters, "created_at")
 _event_insert_sql: dict[str, str] = {}
 
 
@@ -388,23 +378,7 @@ def _event_insert(vendor: str) -> str:
     return sql
 
 
-def provisioning_event_log(
-    *,
-    company_id: int | None,
-    api_key_id: int | None,
-    method: str,
-    path: str,
-    operation: str,
-    status_code: int,
-    outcome: str,
-    resource_type: str = "",
-    resource_id: str = "",
-    resource_name: str = "",
-    scim_type: str = "",
-    detail: str = "",
-    duration_ms: int = 0,
-    durable: bool = True,
-) -> None:
+def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     """provisioning_event_record for the SCIM hot path: the same row, one plain INSERT.
 
     Every SCIM request writes one row, so the INSERT is built once and run without the ORM's
@@ -414,21 +388,7 @@ def provisioning_event_log(
     only): an operating-system crash may lose the last fraction of a second of log rows,
     never a change, and a request no longer waits for a second flush to disk.
     """
-    values = _event_values(
-        company_id=company_id,
-        api_key_id=api_key_id,
-        method=method,
-        path=path,
-        operation=operation,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        resource_name=resource_name,
-        status_code=status_code,
-        outcome=outcome,
-        scim_type=scim_type,
-        detail=detail,
-        duration_ms=duration_ms,
-    )
+    values = _event_values(**fields)
     values["created_at"] = ProvisioningEvent._meta.get_field("created_at").get_db_prep_save(
         timezone.now(), connection
     )
