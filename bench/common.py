@@ -17,7 +17,7 @@ LUA = REPO / "bench" / "lua"
 SCIM = "/webhooks/ad/v1/scim"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/qaportal_bench"
 
-# The targets of issue 6, item 4.
+# The performance targets `make bench` checks (README, Performance).
 TARGET_CYCLE_RATIO = 0.6
 TARGET_FILTER_SCALE = 1.2
 TARGET_LIST_SCALE = 1.5

@@ -21,7 +21,7 @@ from bench.scenarios import (
 
 # --------------------------------------------------------------------------- query counts
 
-# Issue 6, item 1 (auth and the activity-log write included).
+# Query budgets per SCIM request (auth and the activity-log write included).
 QUERY_BUDGETS = {
     "filter userName (miss)": 3,
     "filter userName (hit)": 3,

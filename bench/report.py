@@ -51,8 +51,7 @@ def render(results: dict) -> str:
             "ceiling alike, adds one more: the `CONN_HEALTH_CHECKS` `SELECT 1`); durable "
             "commits are commits that wrote, each waiting for a WAL flush to disk.",
             "",
-            "| request | status | Django queries | budget (issue 6 item 1) | "
-            "wire round trips | durable commits |",
+            "| request | status | Django queries | budget | wire round trips | durable commits |",
             "|---|---|---|---|---|---|",
         ]
         for label, row in qc.items():
@@ -214,7 +213,7 @@ def render(results: dict) -> str:
         if ic["failures"]:
             lines += ["", f"Failures: {ic['failures']}"]
         lines.append("")
-    lines += ["## Targets (issue 6, item 4)", ""]
+    lines += ["## Targets", ""]
     lines += [f"- {name}: {verdict}" for name, verdict in results["targets"].items()]
     return "\n".join(lines) + "\n"
 

@@ -214,7 +214,7 @@ def big_group_patch(port: int, tenant: Tenant, members: int, repeats: int) -> di
         log(f"group PATCH +{members}: {status} in {ms(elapsed)} ms, {stored} members stored")
         if status not in (200, 204) or elapsed > 30:
             break
-    # Re-adding the same members must be a no-op (ENTRA.md §6), and as cheap.
+    # Re-adding the same members must be a no-op (docs/entra-behaviour.md), and as cheap.
     status, _body, elapsed = client.request(
         "PATCH", f"{SCIM}/Groups/{group_id}", members_add_body(member_ids)
     )
@@ -287,8 +287,8 @@ def initial_cycle(
 ) -> dict:
     """Entra's first cycle: match + create every user, then create groups and add members.
 
-    Users first (ENTRA.md §4.1), then groups created empty and filled by Add-members PATCHes
-    (§6), since members can only be referenced once they exist.
+    Users first, then groups created empty and filled by Add-members PATCHes
+    (docs/entra-behaviour.md), since members can only be referenced once they exist.
     """
     stats = CycleStats()
     created: dict[int, str] = {}

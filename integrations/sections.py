@@ -1,8 +1,8 @@
 """Sections that apps building on integrations add to an integration's page.
 
-integrations must not import those apps (sso builds on it, DESIGN.md's one-way dependencies),
-so they register a template and a context function in AppConfig.ready(), as the Dashboard's
-sections do (qaportal/accounts/dashboard.py).
+integrations must not import those apps (sso builds on it; dependencies run one way, see
+docs/architecture.md), so they register a template and a context function in
+AppConfig.ready(), as the Dashboard's sections do (qaportal/accounts/dashboard.py).
 """
 
 from collections.abc import Callable

@@ -41,7 +41,7 @@ def api_keys_expire_due() -> int:
     return services.api_keys_expire_due()
 
 
-# --- Key emails and activity retention (issue 5). Imported here so this section stays
+# --- Key emails and activity retention. Imported here so this section stays
 # self-contained; notifications and retention import no tasks at module level.
 from . import notifications, retention  # noqa: E402
 

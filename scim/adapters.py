@@ -52,7 +52,7 @@ _SUB_ATTRIBUTES = {
     ),
 }
 # Read-only or unsupported attributes that clients send and that are accepted and ignored
-# (ENTRA.md §4.1: client `meta`, empty `roles`; RFC 7643 `groups` is read-only).
+# (docs/entra-behaviour.md, Users: client `meta`, empty `roles`; RFC 7643 `groups` is read-only).
 _IGNORED = {
     "schemas",
     "id",
@@ -390,8 +390,8 @@ def _apply_multi_valued(field: str, items: list, path: Path, op: str, value: Any
     """RFC 7644 §3.5.2 on emails/phoneNumbers/addresses, with Entra's filtered paths.
 
     A filtered add/replace with no matching element creates it (`{"type": "work", …}`), as
-    Entra and its validator expect (ENTRA.md §4.2), instead of failing with noTarget. A null
-    or "" value clears, like a remove (the validator's "null update").
+    Entra and its validator expect (docs/entra-behaviour.md), instead of failing with noTarget.
+    A null or "" value clears, like a remove (the validator's "null update").
     """
     names = {name.lower(): name for name in _SUB_ATTRIBUTES[field]}
     sub = names.get(path.sub_attribute, path.sub_attribute) if path.sub_attribute else None
@@ -441,7 +441,7 @@ def _apply_multi_valued(field: str, items: list, path: Path, op: str, value: Any
             None,
         )
         if same is not None:
-            # type values are unique within an attribute (ENTRA.md §4.2): Add overwrites.
+            # type values are unique within an attribute (docs/entra-behaviour.md): Add overwrites.
             result[same] = {**result[same], **new}
         elif new not in result:
             result.append(new)
@@ -580,7 +580,7 @@ def _group_apply(changes: GroupChanges, operation: Operation) -> None:
                 changes.add_members(ids)
         elif op == "remove":
             # Without a value, RFC 7644 §3.5.2.2 removes every member; with a value list
-            # (Entra's default dialect) only the listed ones (ENTRA.md §6).
+            # (Entra's default dialect) only the listed ones (docs/entra-behaviour.md).
             ids = member_ids(value)
             if ids:
                 changes.remove_members(ids)

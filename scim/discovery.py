@@ -1,7 +1,7 @@
 """Discovery documents (RFC 7643 §5-§7): what this server really supports and stores.
 
 SCHEMAS_GETTER and SERVICE_PROVIDER_CONFIG_MODEL hooks. The schemas list only attributes that
-are stored and returned; camelCase values and no nulls (ENTRA.md §9).
+are stored and returned; camelCase values and no nulls (docs/entra-behaviour.md).
 """
 
 from urllib.parse import urljoin

@@ -89,7 +89,10 @@ class PayloadTooLarge(ScimError):
 
 
 class TooManyRequests(ScimError):
-    """Over the rate limit (RFC 6585 §4); Entra waits Retry-After seconds (ENTRA.md §8)."""
+    """Over the rate limit (RFC 6585 §4); Entra waits Retry-After seconds.
+
+    See docs/entra-behaviour.md, Retries, quarantine and rate limits.
+    """
 
     status = 429
 

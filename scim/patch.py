@@ -1,6 +1,6 @@
 """PATCH requests in both Microsoft Entra ID dialects, normalised before anything is applied.
 
-ENTRA.md §4-§6 and §12: ops in any case (`Replace`, `replace`); path-less value objects with
+docs/entra-behaviour.md, Users: ops in any case (`Replace`, `replace`); path-less value objects with
 dotted (`name.givenName`) and URN-qualified keys, expanded into one operation per path;
 filtered paths (`emails[type eq "work"].value`, `members[value eq "…"]`); attribute names in
 any case. Booleans and the manager are coerced by the adapters, which know the attributes.

@@ -1,8 +1,8 @@
 """SCIM 2.0 routes under the Tenant URL (namespace "scim").
 
 django-scim2's adapters reverse these names (users, groups, resource-types, schemas, …).
-Every path answers with and without a trailing slash, never with a redirect (ENTRA.md §12),
-and anything else under the base is a SCIM 404.
+Every path answers with and without a trailing slash, never with a redirect
+(docs/entra-behaviour.md), and anything else under the base is a SCIM 404.
 """
 
 from django.urls import re_path

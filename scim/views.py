@@ -91,7 +91,7 @@ def referenced_users_may_vanish(detail: str) -> Iterator[None]:
 
     A user deleted by a concurrent request after its id was resolved fails the foreign key
     check at commit (PostgreSQL's SQLSTATE 23503); the change is rolled back as a whole and
-    Entra retries it, like any reference to a user that does not exist (ENTRA.md §8).
+    Entra retries it, like any reference to a user that does not exist (docs/entra-behaviour.md).
     """
     try:
         yield
@@ -170,8 +170,8 @@ class ScimViewMixin:
     def read_json(self) -> dict:
         """The JSON object of the request body, whatever its declared media type.
 
-        ENTRA.md §1: a SCIM route never answers 406/415 for content negotiation; a body that
-        is not JSON is a 400 invalidSyntax.
+        A SCIM route never answers 406/415 for content negotiation (docs/entra-behaviour.md);
+        a body that is not JSON is a 400 invalidSyntax.
         """
         request = self.request
         try:
@@ -624,7 +624,7 @@ class GroupsView(ResourceViewMixin, scim_views.GroupsView, ScimErrorBoundary):
             self._apply(group, changes)
             activity.record(status_code=204 if projection.is_default else 200)
         if projection.is_default:
-            # ENTRA.md §6: group PATCH answers 204 and does not return the member list.
+            # docs/entra-behaviour.md: group PATCH answers 204 and does not return the member list.
             return HttpResponse(status=204)
         group = self._get_group(with_members=projection.wants("members"))
         return self.respond(self._render(group, projection))

@@ -1,4 +1,4 @@
--- Entra's create cycle (ENTRA.md §4.1): GET /Users?filter=userName eq "<new>" then POST /Users,
+-- Entra's create cycle (docs/entra-behaviour.md, Users): GET /Users?filter=userName eq "<new>" then POST /Users,
 -- one unique userName per cycle. Args: mode base run nthreads.
 package.path = (os.getenv("QA_BENCH_LUA_DIR") or "bench/lua") .. "/?.lua;" .. package.path
 require("common")

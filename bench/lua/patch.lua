@@ -1,4 +1,4 @@
--- Entra's update (ENTRA.md §4.2, default dialect): PATCH /Users/{id} with capitalised Replace
+-- Entra's update (docs/entra-behaviour.md, Users, default dialect): PATCH /Users/{id} with capitalised Replace
 -- operations on two attributes. Every client walks its own slice of the pre-created users,
 -- listed one id per line in QA_BENCH_IDS. Args: mode base run nthreads.
 package.path = (os.getenv("QA_BENCH_LUA_DIR") or "bench/lua") .. "/?.lua;" .. package.path

@@ -1,6 +1,6 @@
 """Dashboard sections contributed by the apps that build on accounts.
 
-accounts owns the Dashboard but must not import the apps that depend on it (DESIGN.md:
+accounts owns the Dashboard but must not import the apps that depend on it (docs/architecture.md:
 scim → integrations → accounts), so those apps register their sections in
 AppConfig.ready() and the Dashboard renders whatever is registered.
 """

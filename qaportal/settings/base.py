@@ -314,7 +314,7 @@ QA_ACTIVITY_RETENTION_DAYS = env.int("QA_ACTIVITY_RETENTION_DAYS", default=90)
 QA_ACTIVITY_RETENTION_BATCH_SIZE = env.int("QA_ACTIVITY_RETENTION_BATCH_SIZE", default=5000)
 # SCIM rate limits (scim/throttle.py), kept in Redis when REDIS_URL is set, else per process.
 # Requests/second per API key, with bursts of twice that; 0 turns it off (load benchmarks).
-# Entra needs at least 25 requests/second per tenant (ENTRA.md §8).
+# Entra needs at least 25 requests/second per tenant (docs/entra-behaviour.md).
 QA_SCIM_RATE_LIMIT = env.float("QA_SCIM_RATE_LIMIT", default=50)
 # Failed bearer attempts (no key, not a key, unknown key) per client IP per minute before 429;
 # 0 turns it off.

@@ -1,4 +1,4 @@
-"""The Dashboard: a real summary of the company (issue 2, item 5)."""
+"""The Dashboard: a real summary of the company."""
 
 import re
 from datetime import timedelta

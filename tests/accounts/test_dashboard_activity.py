@@ -1,4 +1,4 @@
-"""The Dashboard's provisioning counts and its chart of activity per day (issue 5, item 3)."""
+"""The Dashboard's provisioning counts and its chart of activity per day."""
 
 import re
 from datetime import UTC, datetime, timedelta

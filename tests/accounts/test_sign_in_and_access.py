@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and who may open which portal page (issue 2, items 4 and 5)."""
+"""Sign-in, sign-out and who may open which portal page."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Teams page: each team of the company with its members, company admins only (issue 4, item 6)."""
+"""Teams page: each team of the company with its members, company admins only."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Connection health and provisioning activity in a real Chromium (issue 5, item 8).
+"""Connection health and provisioning activity in a real Chromium.
 
 Microsoft Entra ID is played by real HTTP requests to the live server's SCIM endpoint with the
 key as its Secret Token; the admin watches the integration page, filters the activity log,

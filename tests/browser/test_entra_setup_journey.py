@@ -1,4 +1,4 @@
-"""The admin journey of the Microsoft Entra ID set-up guide, in a real Chromium (issue 2, item 11).
+"""The admin journey of the Microsoft Entra ID set-up guide, in a real Chromium.
 
 Debian's `chromium` drives the pages through Playwright's sync API against pytest-django's
 live server; locators are by role and label, as an admin (or a screen reader) finds things.

@@ -1,7 +1,7 @@
 """Key expiry through Celery: a real worker on Redis, the beat sweep, and no worker at all.
 
 Authentication decides by the clock; the tasks only record the state change and write the
-audit event (DESIGN.md, API keys).
+audit event (docs/architecture.md, API keys).
 """
 
 import logging

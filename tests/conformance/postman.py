@@ -186,7 +186,7 @@ def run_newman(collection: Path, environment: Path, report: Path, *, timeout: fl
             str(report),
             "--timeout-request",
             "15000",
-            # A redirect is an answer of its own (DESIGN.md: /Users and /Users/ never redirect),
+            # A redirect is an answer of its own (/Users and /Users/ never redirect),
             # not something to follow silently as Postman does by default.
             "--ignore-redirects",
             "--color",

@@ -58,7 +58,7 @@ def test_microsoft_reference_postman_collection_passes(scim_server, conformance_
     failed_blocks, failed_count, tolerated = [], 0, []
     for execution in executions:
         failed = []
-        # Checks of every answer, whatever the collection asserts (DESIGN.md: no 5xx, every
+        # Checks of every answer, whatever the collection asserts (no 5xx, every
         # error is a SCIM error body, responses are application/scim+json).
         if execution.status is None or execution.status >= 500:
             failed.append("QA: no server error")

@@ -1,4 +1,4 @@
-"""The provisioning activity page: words, filters, search, keyset pages, tenancy (issue 5, 2)."""
+"""The provisioning activity page: words, filters, search, keyset pages, tenancy."""
 
 import re
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""The key lifecycle of DESIGN.md: format, hash-only storage, rotation, revocation, expiry."""
+"""The API key lifecycle: format, hash-only storage, rotation, revocation, expiry."""
 
 import hashlib
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""The audit trail page: who did what to which key, when and from where (issue 5, item 5)."""
+"""The audit trail page: who did what to which key, when and from where."""
 
 import re
 from datetime import timedelta

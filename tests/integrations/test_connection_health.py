@@ -1,4 +1,4 @@
-"""The connection health card, derived from the requests that arrived (issue 5, item 1)."""
+"""The connection health card, derived from the requests that arrived."""
 
 import re
 from datetime import timedelta

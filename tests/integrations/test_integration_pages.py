@@ -1,4 +1,4 @@
-"""Settings & Integrations pages and the key lifecycle as an admin sees it (issue 2, items 5-6)."""
+"""Settings & Integrations pages and the key lifecycle as an admin sees it."""
 
 import re
 from datetime import timedelta

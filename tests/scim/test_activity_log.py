@@ -1,4 +1,4 @@
-"""Every SCIM request is one ProvisioningEvent, rejected ones included (issue 3 item 8)."""
+"""Every SCIM request is one ProvisioningEvent, rejected ones included."""
 
 from django.forms.models import model_to_dict
 

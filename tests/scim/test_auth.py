@@ -1,4 +1,4 @@
-"""Bearer authentication of the SCIM endpoint (issue 3 item 1)."""
+"""Bearer authentication of the SCIM endpoint."""
 
 from datetime import timedelta
 

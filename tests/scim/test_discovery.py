@@ -1,4 +1,4 @@
-"""/ServiceProviderConfig, /Schemas and /ResourceTypes (issue 3 item 6)."""
+"""/ServiceProviderConfig, /Schemas and /ResourceTypes."""
 
 from tests.scim.conftest import BASE, ENTERPRISE, GROUP, LIST_RESPONSE, USER, error_body
 

@@ -1,4 +1,4 @@
-"""Every PATCH shape of ENTRA.md §4-§5, with and without aadOptscim062020 (issue 3 item 4)."""
+"""Every PATCH shape of docs/entra-behaviour.md, Users, with and without aadOptscim062020."""
 
 import json
 

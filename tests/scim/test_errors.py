@@ -1,4 +1,4 @@
-"""Every failure under the SCIM base is a SCIM error body (issue 3 item 7)."""
+"""Every failure under the SCIM base is a SCIM error body."""
 
 import json
 
@@ -83,7 +83,7 @@ def test_both_json_media_types_are_accepted(scim_client):
 
 
 def test_form_bodies_are_invalid_syntax_never_415(scim_client):
-    # ENTRA.md §1: no 406/415 on SCIM routes; a body that is not JSON is a 400.
+    # docs/entra-behaviour.md: no 406/415 on SCIM routes; a body that is not JSON is a 400.
     response = scim_client.post(f"{BASE}/Users", {"userName": "form@contoso.com"})
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidSyntax"

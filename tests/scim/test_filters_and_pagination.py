@@ -1,4 +1,4 @@
-"""Filters, pagination and attribute projection on /Users (issue 3 item 5)."""
+"""Filters, pagination and attribute projection on /Users."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Groups (teams) and memberships as Entra provisions them (issue 4)."""
+"""Groups (teams) and memberships as Entra provisions them."""
 
 import pytest
 from django.db import connection

@@ -1,4 +1,4 @@
-"""Issue 6 query budgets, auth and the activity-log write included, at thousands of rows.
+"""SCIM query budgets, auth and the activity-log write included, at thousands of rows.
 
 The tests run with real transactions (`transaction=True`), so the counts are what production
 runs: no test-only savepoints. Each test warms the key first: `last_used_at` is written at most

@@ -1,4 +1,4 @@
-"""Two companies: a key sees and changes its own company's data only (issue 3 item 2)."""
+"""Two companies: a key sees and changes its own company's data only."""
 
 import pytest
 

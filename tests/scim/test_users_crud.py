@@ -1,4 +1,4 @@
-"""Users: create, read, list, replace and delete, as Entra drives them (issue 3 item 3)."""
+"""Users: create, read, list, replace and delete, as Entra drives them."""
 
 import pytest
 from django.db import connection
@@ -7,7 +7,7 @@ from qaportal.accounts.models import User
 from tests.factories import LearnerFactory
 from tests.scim.conftest import BASE, ENTERPRISE, USER, error_body
 
-# ENTRA.md §4.1, the documented POST body.
+# docs/entra-behaviour.md, Users, the documented POST body.
 ENTRA_POST = {
     "schemas": [USER, ENTERPRISE],
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
@@ -242,7 +242,8 @@ def test_an_unknown_manager_never_blocks_a_create(scim_client):
 
 
 def test_observed_entra_trace_get_filter_conflict_then_patch(scim_client, learner):
-    # ENTRA.md §3 (azure-docs#11784): GET /Users/{id} -> GET ?filter -> POST (409) -> PATCH.
+    # An observed Entra trace (azure-docs#11784):
+    # GET /Users/{id} -> GET ?filter -> POST (409) -> PATCH.
     assert scim_client.get(f"{BASE}/Users/{learner.scim_id}").status_code == 200
     found = scim_client.get(f"{BASE}/Users?filter=userName+eq+%22Alice%40Contoso.com%22").json()
     assert found["totalResults"] == 1

@@ -1,4 +1,4 @@
-"""Issue 7 item 7 (SCIM part): a SCIM DELETE never removes another company's rows.
+"""A SCIM DELETE never removes another company's rows.
 
 Both companies hold users and teams with identical userName, externalId and displayName, and
 memberships in each; ids are UUIDs, unique across companies, so "the same id" is the other
@@ -99,7 +99,7 @@ def test_removing_the_other_companys_users_from_our_group_touches_nothing(
         {"op": "Remove", "path": f'members[value eq "{theirs.user.scim_id}"]'},
         {"op": "Remove", "path": "members", "value": [{"value": str(theirs.report.scim_id)}]},
     )
-    assert response.status_code == 204  # removing a non-member is a no-op (ENTRA.md §8)
+    assert response.status_code == 204  # removing a non-member is a no-op (docs/entra-behaviour.md)
     assert theirs.rows() == before
     assert ours.rows()[2] == ours_before[2]
 

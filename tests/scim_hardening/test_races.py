@@ -1,4 +1,4 @@
-"""Issue 7 item 2: concurrent SCIM requests on PostgreSQL, through the whole HTTP stack.
+"""Concurrent SCIM requests on PostgreSQL, through the whole HTTP stack.
 
 Every request runs in its own thread with its own database connection (Django's connections
 are per thread) and really commits (`transaction=True`); a Barrier releases them together.
@@ -160,7 +160,7 @@ def test_concurrent_removes_and_adds_end_in_the_serial_result(generated_key, com
         return str(user.scim_id)
 
     calls = [
-        # Entra's remove shape (ENTRA.md §6) and its add shape, interleaved.
+        # Entra's remove shape (docs/entra-behaviour.md) and its add shape, interleaved.
         _patch(
             generated_key,
             team,

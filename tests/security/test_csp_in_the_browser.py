@@ -1,5 +1,5 @@
 """The Content-Security-Policy breaks nothing in a real Chromium: walking the portal with the
-policy enforced reports no violation (issue 7, item 5)."""
+policy enforced reports no violation."""
 
 import re
 import shutil

@@ -1,5 +1,5 @@
-"""Concurrent key generation leaves one current key and never extends a deadline (issue 7,
-item 2). Real threads, each with its own PostgreSQL connection, started together."""
+"""Concurrent key generation leaves one current key and never extends a deadline.
+Real threads, each with its own PostgreSQL connection, started together."""
 
 import threading
 from datetime import timedelta

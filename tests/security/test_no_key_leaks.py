@@ -1,5 +1,5 @@
 """A key's plaintext is shown once and stored, logged, mailed or displayed nowhere else; the
-hash comparison is constant-time (issue 7, item 6)."""
+hash comparison is constant-time."""
 
 import contextlib
 import hmac

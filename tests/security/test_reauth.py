@@ -1,4 +1,4 @@
-"""Generating or revoking a key needs a recent password entry (issue 7, item 5)."""
+"""Generating or revoking a key needs a recent password entry."""
 
 import re
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""django-axes locks an (IP, email) pair after repeated wrong passwords (issue 7, item 5)."""
+"""django-axes locks an (IP, email) pair after repeated wrong passwords."""
 
 import pytest
 import time_machine

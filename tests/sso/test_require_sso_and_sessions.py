@@ -1,4 +1,4 @@
-"""Require single sign-on (issue 8, item 1), and SCIM deactivation ending SSO sessions
+"""Require single sign-on, and SCIM deactivation ending SSO sessions
 (item 3)."""
 
 import pytest
@@ -84,7 +84,7 @@ def test_scim_deactivation_ends_the_learners_sso_session(
     assert client.get(reverse("accounts:dashboard")).status_code == 200
 
     scim = ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
-    # Entra's deactivation, as it sends it: the string "False" (ENTRA.md).
+    # Entra's deactivation, as it sends it: the string "False" (docs/entra-behaviour.md).
     response = scim.patch_ops(
         f"/webhooks/ad/v1/scim/Users/{learner.scim_id}",
         {"op": "Replace", "path": "active", "value": "False"},

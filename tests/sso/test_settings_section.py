@@ -1,4 +1,4 @@
-"""The Single sign-on section of the Microsoft Entra ID page (issue 8, item 1)."""
+"""The Single sign-on section of the Microsoft Entra ID page."""
 
 import re
 
