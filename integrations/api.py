@@ -39,19 +39,16 @@ from qaportal.accounts.selectors import learner_list, team_overview_list
 
 from .exceptions import ApiKeyNotRevocable
 from .models import ApiKey, Integration, ProvisioningEvent
-from .selectors import (
-    OPERATIONS,
-    RESOURCE_TYPES,
-    ActivityFilter,
+from .selectors.activity import ActivityFilter, provisioning_event_list
+from .selectors.health import connection_health_get
+from .selectors.keys import (
     IntegrationOverview,
-    activity_summary,
     api_key_list,
-    connection_health_get,
-    integration_get_or_404,
+    integration_get,
     integration_overview_list,
-    provisioning_event_list,
 )
 from .services import api_key_generate, api_key_revoke
+from .wording import RESOURCE_TYPES, activity_summary
 
 # --- Access, pagination and errors, shared by every endpoint -----------------------------------
 
@@ -169,6 +166,20 @@ class CompanyAdminApi(APIView):
     permission_classes = [IsCompanyAdmin]
 
 
+class CompanyIntegrationApi(CompanyAdminApi):
+    """An endpoint under /integrations/<provider>/: the admin's company's integration, as
+    `self.integration`, looked up once access is granted; another company's is a 404."""
+
+    integration: Integration
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        integration = integration_get(company=request.user.company, provider=kwargs["provider"])
+        if integration is None:
+            raise exceptions.NotFound()
+        self.integration = integration
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -222,7 +233,7 @@ class ApiKeyOutputSerializer(serializers.Serializer):
         return api_key.created_by.email if api_key.created_by else None
 
 
-class ApiKeyListApi(CompanyAdminApi):
+class ApiKeyListApi(CompanyIntegrationApi):
     """The integration's keys, newest first."""
 
     pagination_class = NewestFirstCursorPagination
@@ -241,15 +252,14 @@ class ApiKeyListApi(CompanyAdminApi):
         },
     )
     def get(self, request: Request, provider: str) -> Response:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
-        keys = api_key_list(company=request.user.company, integration=integration)
+        keys = api_key_list(company=request.user.company, integration=self.integration)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(keys, request, view=self)
         serializer = ApiKeyOutputSerializer(page, many=True, context={"now": timezone.now()})
         return paginator.get_paginated_response(serializer.data)
 
 
-class ApiKeyGenerateApi(CompanyAdminApi):
+class ApiKeyGenerateApi(CompanyIntegrationApi):
     """Generate a key; the current key enters its grace period (never extended).
 
     The response is the only place the key's plaintext ever appears (`Cache-Control:
@@ -275,7 +285,7 @@ class ApiKeyGenerateApi(CompanyAdminApi):
     )
     @sensitive_variables("generated")
     def post(self, request: Request, provider: str) -> Response:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
+        integration = self.integration
         generated = api_key_generate(
             integration=integration, created_by=request.user, ip_address=client_ip_address(request)
         )
@@ -286,7 +296,7 @@ class ApiKeyGenerateApi(CompanyAdminApi):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
 
-class ApiKeyRevokeApi(CompanyAdminApi):
+class ApiKeyRevokeApi(CompanyIntegrationApi):
     """Revoke a key at once; requests that use it are refused from then on.
 
     Needs a recent sign-in, like the portal's button.
@@ -307,8 +317,7 @@ class ApiKeyRevokeApi(CompanyAdminApi):
         },
     )
     def post(self, request: Request, provider: str, key_id: int) -> Response:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
-        keys = api_key_list(company=request.user.company, integration=integration)
+        keys = api_key_list(company=request.user.company, integration=self.integration)
         api_key = get_object_or_404(keys, pk=key_id)
         api_key = api_key_revoke(
             api_key=api_key, revoked_by=request.user, ip_address=client_ip_address(request)
@@ -390,7 +399,7 @@ class IntegrationListApi(CompanyAdminApi):
         return Response(_integration_serializer(request, overviews, many=True).data)
 
 
-class IntegrationDetailApi(CompanyAdminApi):
+class IntegrationDetailApi(CompanyIntegrationApi):
     """One integration's status: keys in use, next deadline and connection health."""
 
     @extend_schema(
@@ -400,7 +409,7 @@ class IntegrationDetailApi(CompanyAdminApi):
         responses={200: IntegrationOutputSerializer, **_ERRORS, **_NOT_FOUND},
     )
     def get(self, request: Request, provider: str) -> Response:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
+        integration = self.integration
         overviews = [
             overview
             for overview in integration_overview_list(
@@ -427,7 +436,7 @@ class ProvisioningEventListApi(CompanyAdminApi):
             choices=ProvisioningEvent.Outcome.choices, required=False, allow_blank=True
         )
         operation = serializers.ChoiceField(
-            choices=[(code, op.label) for code, op in OPERATIONS.items()],
+            choices=ProvisioningEvent.Operation.choices,
             required=False,
             allow_blank=True,
         )
@@ -460,7 +469,12 @@ class ProvisioningEventListApi(CompanyAdminApi):
         status_code = serializers.IntegerField()
         outcome = serializers.ChoiceField(choices=ProvisioningEvent.Outcome.choices)
         scim_type = serializers.CharField()
-        detail = serializers.CharField()
+        detail = serializers.CharField(help_text="A failure's error detail; empty on success.")
+        changes = serializers.JSONField(
+            help_text="What a successful change did: `attributes` (each with `name`, `old`, "
+            "`new`), `members` (`added` and `removed`, each a `count` and up to 50 `ids`, and "
+            "`replaced`) and `skipped` references; {} for reads and failures."
+        )
         duration_ms = serializers.IntegerField()
         key = serializers.CharField(source="api_key.masked", allow_null=True, default=None)
 

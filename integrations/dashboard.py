@@ -12,12 +12,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from .models import Integration
-from .selectors import (
-    ActivityDay,
-    connection_health_get,
-    integration_overview_list,
-    provisioning_summary_get,
-)
+from .selectors.dashboard import ActivityDay, provisioning_summary_get
+from .selectors.health import connection_health_get
+from .selectors.keys import integration_overview_list
 
 
 @dataclass(frozen=True)

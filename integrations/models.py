@@ -128,12 +128,46 @@ class AuditEvent(models.Model):
 
 
 class ProvisioningEvent(models.Model):
-    """One SCIM request as it arrived and was answered. Never holds a key or a header."""
+    """One SCIM request as it arrived and was answered. Never holds a key or a header.
+
+    A change's attributes (old and new values) and membership changes are stored as data in
+    `changes` (integrations/changes.py), never as text to be parsed back.
+    """
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
         FAILED = "failed", "Failed"
         REJECTED_KEY = "rejected_key", "Rejected key"
+
+    class Operation(models.TextChoices):
+        """What a request did or tried to do; the label is the activity filter's option."""
+
+        CREATE_USER = "create_user", "Create user"
+        UPDATE_USER = "update_user", "Update user"
+        REPLACE_USER = "replace_user", "Replace user"
+        DEACTIVATE_USER = "deactivate_user", "Deactivate user"
+        REACTIVATE_USER = "reactivate_user", "Reactivate user"
+        DELETE_USER = "delete_user", "Delete user"
+        GET_USER = "get_user", "Read user"
+        FILTER_USERS = "filter_users", "Look up user"
+        LIST_USERS = "list_users", "List users"
+        # Written by sso/ (Sign in with Microsoft), not by SCIM.
+        SSO_SIGN_IN = "sso_sign_in", "Microsoft sign-in"
+        CREATE_GROUP = "create_group", "Create group"
+        UPDATE_GROUP = "update_group", "Update group"
+        REPLACE_GROUP = "replace_group", "Replace group"
+        DELETE_GROUP = "delete_group", "Delete group"
+        ADD_MEMBERS = "add_members", "Add members"
+        REMOVE_MEMBERS = "remove_members", "Remove members"
+        UPDATE_MEMBERS = "update_members", "Change members"
+        REPLACE_MEMBERS = "replace_members", "Replace members"
+        GET_GROUP = "get_group", "Read group"
+        FILTER_GROUPS = "filter_groups", "Look up group"
+        LIST_GROUPS = "list_groups", "List groups"
+        GET_SERVICE_PROVIDER_CONFIG = "get_service_provider_config", "Read configuration"
+        GET_SCHEMAS = "get_schemas", "Read schemas"
+        GET_RESOURCE_TYPES = "get_resource_types", "Read resource types"
+        UNSUPPORTED_ENDPOINT = "unsupported_endpoint", "Unsupported endpoint"
 
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -143,14 +177,17 @@ class ProvisioningEvent(models.Model):
     )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=512)
-    operation = models.CharField(max_length=32, blank=True, default="")
+    operation = models.CharField(max_length=32, blank=True, default="", choices=Operation.choices)
     resource_type = models.CharField(max_length=16, blank=True, default="")
     resource_id = models.CharField(max_length=64, blank=True, default="")
     resource_name = models.CharField(max_length=256, blank=True, default="")
     status_code = models.PositiveSmallIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     scim_type = models.CharField(max_length=32, blank=True, default="")
+    # A failure's error detail as the client was told it; empty for a success.
     detail = models.CharField(max_length=1024, blank=True, default="")
+    # What a successful change did (integrations.changes.ChangeRecord.as_json); {} otherwise.
+    changes = models.JSONField(default=dict, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -178,3 +215,29 @@ class ProvisioningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status_code}"
+
+
+Operation = ProvisioningEvent.Operation
+
+# Successful requests of these operations changed the directory (the Dashboard counts them).
+CHANGE_OPERATIONS = frozenset(
+    {
+        Operation.CREATE_USER,
+        Operation.UPDATE_USER,
+        Operation.REPLACE_USER,
+        Operation.DEACTIVATE_USER,
+        Operation.REACTIVATE_USER,
+        Operation.DELETE_USER,
+        Operation.CREATE_GROUP,
+        Operation.UPDATE_GROUP,
+        Operation.REPLACE_GROUP,
+        Operation.DELETE_GROUP,
+        Operation.ADD_MEMBERS,
+        Operation.REMOVE_MEMBERS,
+        Operation.UPDATE_MEMBERS,
+        Operation.REPLACE_MEMBERS,
+    }
+)
+# Rows that are not requests of Entra's provisioning (people signing in): connection health
+# and the Dashboard's failure counts leave them out.
+NON_SCIM_OPERATIONS = frozenset({Operation.SSO_SIGN_IN})

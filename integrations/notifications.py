@@ -16,8 +16,8 @@ is retried for every admin: delivery is at least once per admin on an SMTP error
 once if the worker dies between claim and send). Emails name a key by its masked form
 (prefix…last4, as the keys table shows it) and never contain the key.
 
-A service module of the integrations app, split from services.py by sub-domain (STYLE, App
-layout): its claims and give-backs are single conditional UPDATEs, one function per notice.
+A service module of the integrations app, split from services.py by sub-domain: its claims and
+give-backs are single conditional UPDATEs, one function per notice.
 """
 
 import logging
@@ -27,7 +27,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -35,6 +34,7 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from qaportal.accounts.selectors import company_admin_list
+from qaportal.enqueue import task_enqueue
 
 from .models import ApiKey
 
@@ -220,32 +220,12 @@ def api_key_notices_send_due(*, now: datetime | None = None) -> int:
     return sent
 
 
-def api_key_grace_notices_enqueue(*, api_key_ids: list[int]) -> None:
-    """Queue the grace notice of each superseded key (called on commit of a rotation).
-
-    A broker outage is logged, not raised: the rotation has committed and the beat sweep
-    (api_key_notices_send_due) sends the notices once the broker is back.
-    """
-    from kombu.exceptions import OperationalError
-
-    # Imported here: tasks import this module.
-    from .tasks import api_key_grace_notice_send as grace_notice_task
-
-    for key_id in api_key_ids:
-        try:
-            grace_notice_task.delay(key_id)
-        except OperationalError:
-            logger.warning(
-                "Could not queue the grace notice of API key %s; the sweep will.", key_id
-            )
-
-
 def api_key_rejected_use_notify(*, api_key: ApiKey, now: datetime | None = None) -> bool:
     """Note that a request arrived with this revoked or expired key; email the admins once a day.
 
     Cheap enough for every refused SCIM request: no query while the last notice is recent
     (read from the key already loaded), otherwise one conditional UPDATE that claims the
-    notice, then the email task is queued on commit. Returns True when a notice was queued.
+    notice, then the email task is queued on commit. Returns True when a notice was claimed.
     If the broker is down the claim is given back, so the next refused request tries again.
     Keys that are still usable are ignored.
     """
@@ -264,26 +244,19 @@ def api_key_rejected_use_notify(*, api_key: ApiKey, now: datetime | None = None)
     if not claimed:  # another request claimed it first
         return False
     key_id = api_key.pk
-    transaction.on_commit(
-        lambda: _rejected_use_notice_enqueue(api_key_id=key_id, claimed_at=now, previous=previous)
-    )
-    return True
 
-
-def _rejected_use_notice_enqueue(
-    *, api_key_id: int, claimed_at: datetime, previous: datetime | None
-) -> None:
-    from kombu.exceptions import OperationalError
-
-    from .tasks import api_key_rejected_use_notice_send as rejected_use_task
-
-    try:
-        rejected_use_task.delay(api_key_id, claimed_at.isoformat())
-    except OperationalError:
-        logger.warning("Could not queue the rejected-use notice of API key %s.", api_key_id)
-        ApiKey.objects.filter(pk=api_key_id, rejected_use_notified_at=claimed_at).update(
+    def give_back_the_claim() -> None:
+        # The next refused request claims and queues it again.
+        ApiKey.objects.filter(pk=key_id, rejected_use_notified_at=now).update(
             rejected_use_notified_at=previous
         )
+
+    task_enqueue(
+        "integrations.tasks.api_key_rejected_use_notice_send",
+        args=[key_id, now.isoformat()],
+        on_broker_down=give_back_the_claim,
+    )
+    return True
 
 
 def api_key_rejected_use_notice_send(

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from qaportal.accounts.models import Company, User
 from qaportal.accounts.prepared import PreparedQuery
+from qaportal.enqueue import task_enqueue
 
 from . import api_key_format
 from .exceptions import ApiKeyNotRevocable
@@ -94,19 +95,10 @@ def _audit(
     )
 
 
-def _schedule_expiry(key_ids_and_deadlines: list[tuple[int, datetime]]) -> None:
-    # Imported here: tasks import services, and the task module is only needed on commit.
-    from kombu.exceptions import OperationalError
-
-    from .tasks import api_key_expire
-
-    for key_id, deadline in key_ids_and_deadlines:
-        try:
-            api_key_expire.apply_async(args=[key_id], eta=deadline)
-        except OperationalError:
-            # The broker is down. Authentication refuses the key by the clock anyway, and the
-            # beat sweep (api_keys_expire_due) records the expiry once the broker is back.
-            logger.warning("Could not schedule expiry of API key %s; the sweep will.", key_id)
+def _expiry_schedule(*, api_key_id: int, deadline: datetime) -> None:
+    # If the broker is down, authentication refuses the key by the clock anyway, and the beat
+    # sweep (api_keys_expire_due) records the expiry once the broker is back.
+    task_enqueue("integrations.tasks.api_key_expire", args=[api_key_id], eta=deadline)
 
 
 @sensitive_variables("plaintext")
@@ -125,7 +117,8 @@ def api_key_generate(
     for the audit trail's "From" column.
 
     Keys that are already expiring keep their deadline (it is never extended). Writes an
-    AuditEvent per key touched; schedules each new deadline's expiry task on commit. Generation
+    AuditEvent per key touched; on commit, queues each new deadline's expiry task and grace
+    email. Generation
     for one integration is serialised by a row lock, so concurrent clicks leave one current key.
     """
     now = now or timezone.now()
@@ -166,14 +159,10 @@ def api_key_generate(
         )
         | ({"source": source} if source else {}),
     )
-    if superseded:
-        schedule = [(key.pk, deadline) for key in superseded]
-        transaction.on_commit(lambda: _schedule_expiry(schedule))
-        # Imported here: notifications imports the tasks, which import this module.
-        from .notifications import api_key_grace_notices_enqueue
-
-        superseded_ids = [key.pk for key in superseded]
-        transaction.on_commit(lambda: api_key_grace_notices_enqueue(api_key_ids=superseded_ids))
+    for old_key in superseded:
+        _expiry_schedule(api_key_id=old_key.pk, deadline=deadline)
+        # Lost when the broker is down; the beat sweep (api_key_notices_send_due) sends it.
+        task_enqueue("integrations.tasks.api_key_grace_notice_send", args=[old_key.pk])
     return GeneratedApiKey(api_key=api_key, plaintext=plaintext)
 
 
@@ -319,6 +308,7 @@ def _event_values(
     resource_name: str = "",
     scim_type: str = "",
     detail: str = "",
+    changes: dict | None = None,
     duration_ms: int = 0,
 ) -> dict:
     """One activity row's values as stored: text cut to its column, no negative duration.
@@ -338,6 +328,7 @@ def _event_values(
         "outcome": outcome,
         "scim_type": scim_type,
         "detail": detail,
+        "changes": changes or {},
         "duration_ms": max(duration_ms, 0),
     }
     for name in _CLIPPED_EVENT_FIELDS:
@@ -389,9 +380,8 @@ def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     never a change, and a request no longer waits for a second flush to disk.
     """
     values = _event_values(**fields)
-    values["created_at"] = ProvisioningEvent._meta.get_field("created_at").get_db_prep_save(
-        timezone.now(), connection
-    )
+    for name, value in (("created_at", timezone.now()), ("changes", values["changes"])):
+        values[name] = ProvisioningEvent._meta.get_field(name).get_db_prep_save(value, connection)
     sql = _event_insert(connection.vendor)
     if (
         not durable

@@ -10,7 +10,7 @@ from datetime import datetime
 from celery import Task, shared_task
 from django.utils import timezone
 
-from . import services
+from . import notifications, retention, services
 
 # Slack added to a retried expiry, so the second run is not early by a rounding error too.
 EARLY_RUN_SLACK_SECONDS = 0.05
@@ -41,9 +41,7 @@ def api_keys_expire_due() -> int:
     return services.api_keys_expire_due()
 
 
-# --- Key emails and activity retention. Imported here so this section stays
-# self-contained; notifications and retention import no tasks at module level.
-from . import notifications, retention  # noqa: E402
+# --- Key emails and activity retention ---
 
 
 @shared_task(

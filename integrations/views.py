@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,21 +32,21 @@ from qaportal.accounts.selectors import company_admin_list
 from .exceptions import ApiKeyNotRevocable
 from .models import ApiKey, Integration, ProvisioningEvent
 from .sections import integration_sections_build
-from .selectors import (
-    RESOURCE_TYPES,
+from .selectors.activity import (
     ActivityCursor,
     ActivityFilter,
-    activity_summary,
-    api_key_list,
-    audit_event_list,
-    connection_health_get,
-    integration_get_or_404,
-    integration_overview_list,
-    operation_choices,
     provisioning_event_list,
     provisioning_event_page,
 )
+from .selectors.health import connection_health_get
+from .selectors.keys import (
+    api_key_list,
+    audit_event_list,
+    integration_get,
+    integration_overview_list,
+)
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
+from .wording import RESOURCE_TYPES, activity_summary, event_detail_lines, joined, operation_choices
 
 KEYS_PER_PAGE = 20
 ACTIVITY_PER_PAGE = 50
@@ -85,6 +85,15 @@ class ActivityRow:
     @property
     def summary(self) -> str:
         return activity_summary(self.event)
+
+    @property
+    def detail_lines(self) -> list[str]:
+        """What changed (a success) or what went wrong (a failure), a line each."""
+        return event_detail_lines(self.event)
+
+    @property
+    def detail(self) -> str:
+        return joined(self.detail_lines)
 
     @property
     def outcome_label(self) -> str:
@@ -147,6 +156,23 @@ class ActivityFilterForm(forms.Form):
             resource_type=data["resource_type"],
             search=data["q"],
         )
+
+
+class CompanyIntegrationMixin:
+    """The signed-in admin's company's integration named by the URL's `provider`, as
+    `self.integration`; another company's integration is a 404 like a missing one.
+
+    Put it after CompanyAdminRequiredMixin, so anonymous users and learners are handled first.
+    """
+
+    integration: Integration
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        integration = integration_get(company=request.user.company, provider=kwargs["provider"])
+        if integration is None:
+            raise Http404("No such integration.")
+        self.integration = integration
+        return super().dispatch(request, *args, **kwargs)
 
 
 def _filter_query(filters: ActivityFilter) -> str:
@@ -231,15 +257,16 @@ class IntegrationListView(CompanyAdminRequiredMixin, TemplateView):
         return super().get_context_data(overviews=overviews, settings_tab="integrations", **kwargs)
 
 
-class IntegrationDetailView(CompanyAdminRequiredMixin, View):
+class IntegrationDetailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """One integration: Tenant URL, key generation and the keys table."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
-        return integration_page_response(request, integration)
+        return integration_page_response(request, self.integration)
 
 
-class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
+class ApiKeyGenerateView(
+    CompanyAdminRequiredMixin, RecentSignInRequiredMixin, CompanyIntegrationMixin, View
+):
     """Generate a key and reveal it once, in this response only.
 
     The plaintext never reaches a redirect, the session, the messages framework or a log, and
@@ -253,16 +280,19 @@ class ApiKeyGenerateView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, V
         return reverse("integrations:integration_detail", kwargs={"provider": provider})
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
         generated = api_key_generate(
-            integration=integration, created_by=request.user, ip_address=client_ip_address(request)
+            integration=self.integration,
+            created_by=request.user,
+            ip_address=client_ip_address(request),
         )
-        response = integration_page_response(request, integration, generated=generated)
+        response = integration_page_response(request, self.integration, generated=generated)
         response["Cache-Control"] = "no-store"
         return response
 
 
-class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
+class ApiKeyRevokeView(
+    CompanyAdminRequiredMixin, RecentSignInRequiredMixin, CompanyIntegrationMixin, View
+):
     """Confirm (GET), then revoke (POST) one key of the company.
 
     A POST from a session whose password is older than QA_REAUTH_MAX_AGE confirms the password
@@ -277,13 +307,12 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, Vie
             "integrations:api_key_revoke", kwargs={"provider": provider, "key_id": key_id}
         )
 
-    def _get_key(self, request: HttpRequest, provider: str, key_id: int) -> ApiKey:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
-        keys = api_key_list(company=request.user.company, integration=integration)
+    def _get_key(self, request: HttpRequest, key_id: int) -> ApiKey:
+        keys = api_key_list(company=request.user.company, integration=self.integration)
         return get_object_or_404(keys, pk=key_id)
 
     def get(self, request: HttpRequest, provider: str, key_id: int) -> HttpResponse:
-        api_key = self._get_key(request, provider, key_id)
+        api_key = self._get_key(request, key_id)
         row = ApiKeyRow(api_key=api_key, now=timezone.now())
         return render(
             request,
@@ -292,7 +321,7 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, Vie
         )
 
     def post(self, request: HttpRequest, provider: str, key_id: int) -> HttpResponse:
-        api_key = self._get_key(request, provider, key_id)
+        api_key = self._get_key(request, key_id)
         try:
             api_key_revoke(
                 api_key=api_key, revoked_by=request.user, ip_address=client_ip_address(request)
@@ -310,11 +339,10 @@ class ApiKeyRevokeView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, Vie
         return redirect(reverse("integrations:integration_detail", kwargs={"provider": provider}))
 
 
-class ProvisioningActivityView(CompanyAdminRequiredMixin, View):
+class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """The company's SCIM requests, newest first, filtered, with Newer/Older keyset links."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
         form = ActivityFilterForm(request.GET)
         filters = form.filters()
         page = provisioning_event_page(
@@ -325,7 +353,7 @@ class ProvisioningActivityView(CompanyAdminRequiredMixin, View):
             size=ACTIVITY_PER_PAGE,
         )
         context = {
-            "integration": integration,
+            "integration": self.integration,
             "form": form,
             "filters": filters,
             "filter_query": _filter_query(filters),
@@ -394,7 +422,7 @@ def _export_lines(events: Iterable[ProvisioningEvent], *, rows_per_chunk: int) -
             row.outcome_label,
             event.status_code,
             event.scim_type,
-            event.detail,
+            row.detail,
             event.method,
             event.path,
             row.key_prefix,
@@ -408,12 +436,11 @@ def _export_lines(events: Iterable[ProvisioningEvent], *, rows_per_chunk: int) -
         yield "".join(chunk)
 
 
-class ProvisioningActivityExportView(CompanyAdminRequiredMixin, View):
+class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """The activity of the current filter as CSV, streamed: rows are read from a server-side
     cursor in chunks and written as they come, so a million rows never sit in memory."""
 
     def get(self, request: HttpRequest, provider: str) -> StreamingHttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
         filters = ActivityFilterForm(request.GET).filters()
         events = provisioning_event_list(company=request.user.company, filters=filters)
         response = StreamingHttpResponse(
@@ -423,22 +450,21 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, View):
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        filename = f"provisioning-activity-{integration.provider}-{stamp}.csv"
+        filename = f"provisioning-activity-{self.integration.provider}-{stamp}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
         return response
 
 
-class AuditTrailView(CompanyAdminRequiredMixin, View):
+class AuditTrailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """Who generated, revoked or let expire which key, when and from where. Read-only: the
     trail is append-only, so this page has no form and the view answers GET alone."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
         events = audit_event_list(company=request.user.company)
         page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
         return render(
             request,
             "integrations/audit_trail.html",
-            {"integration": integration, "page": page, "settings_tab": "integrations"},
+            {"integration": self.integration, "page": page, "settings_tab": "integrations"},
         )

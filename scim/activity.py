@@ -1,11 +1,10 @@
 """What one SCIM request did, filled in while it runs and stored as a ProvisioningEvent.
 
-A change made in a transaction (group writes, deletions) records its row inside that
-transaction (`record`): one durable commit for both, and never one without the other. Every
-other row (reads, single-statement user writes, failures, refused keys) is written by the
-auth middleware once the response is ready, committed without waiting for a WAL flush (see
-provisioning_event_log): the change itself was already durably committed, and a log row is
-not worth a second flush to disk per request.
+A write records its row inside its own transaction (the scim services call `record_change`):
+one durable commit for both, and never one without the other. Every other row (reads,
+failures, refused keys) is written by the bearer-key middleware once the response is ready,
+committed without waiting for a WAL flush (see provisioning_event_log): nothing else was
+written, and a log row is not worth a flush to disk per request.
 """
 
 import time
@@ -15,33 +14,72 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
+from integrations.changes import ChangeRecord
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_log
 
+Operation = ProvisioningEvent.Operation
+
 _RESOURCE_BY_URL_NAME = {"users": "User", "groups": "Group"}
-_VERB_BY_METHOD = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 _DISCOVERY_OPERATIONS = {
-    "service-provider-config": "get_service_provider_config",
-    "schemas": "get_schemas",
-    "resource-types": "get_resource_types",
+    "service-provider-config": Operation.GET_SERVICE_PROVIDER_CONFIG,
+    "schemas": Operation.GET_SCHEMAS,
+    "resource-types": Operation.GET_RESOURCE_TYPES,
 }
+# What a request is about before its body is read: refined by the services (a PATCH that
+# deactivates, a group PATCH that only adds members).
+_OPERATIONS = {
+    ("User", "GET", True): Operation.GET_USER,
+    ("User", "GET", False): Operation.LIST_USERS,
+    ("User", "POST", False): Operation.CREATE_USER,
+    ("User", "PUT", True): Operation.REPLACE_USER,
+    ("User", "PATCH", True): Operation.UPDATE_USER,
+    ("User", "DELETE", True): Operation.DELETE_USER,
+    ("Group", "GET", True): Operation.GET_GROUP,
+    ("Group", "GET", False): Operation.LIST_GROUPS,
+    ("Group", "POST", False): Operation.CREATE_GROUP,
+    ("Group", "PUT", True): Operation.REPLACE_GROUP,
+    ("Group", "PATCH", True): Operation.UPDATE_GROUP,
+    ("Group", "DELETE", True): Operation.DELETE_GROUP,
+}
+_FILTERS = {"User": Operation.FILTER_USERS, "Group": Operation.FILTER_GROUPS}
+_SUCCESS_STATUS = {"POST": 201, "DELETE": 204}
 
 
 @dataclass
 class RequestActivity:
+    """The activity-log row of one SCIM request, as it is learnt."""
+
     operation: str = ""
     resource_type: str = ""
     resource_id: str = ""
     resource_name: str = ""
-    # A success note such as "3 members added"; errors come from the response body.
-    detail: str = ""
-    # Who asked and when; set by the auth middleware.
+    # Who asked and how; set by the bearer-key middleware.
     method: str = ""
     path: str = ""
     company_id: int | None = None
     api_key_id: int | None = None
+    # The status a successful write answers with, when not the method's usual one (a group
+    # PATCH answers 204 unless the client asked for the resource).
+    success_status: int | None = None
     started: float = field(default_factory=time.monotonic)
     recorded: bool = False
+
+    def about(self, *, resource_id: str = "", resource_name: str = "") -> None:
+        """Name the resource the request is about, so that a failure row names it too."""
+        if resource_id:
+            self.resource_id = resource_id
+        if resource_name:
+            self.resource_name = resource_name
+
+    def record_change(self, change: ChangeRecord) -> None:
+        """Write the row of a successful change; called by a scim service inside the change's
+        transaction, so the row commits or rolls back with it."""
+        self.operation = change.operation
+        self.resource_type = change.resource_type
+        self.about(resource_id=change.resource_id, resource_name=change.resource_name)
+        status = self.success_status or _SUCCESS_STATUS.get(self.method, 200)
+        self.record(status_code=status, changes=change.changes.as_json())
 
     def record(
         self,
@@ -49,14 +87,10 @@ class RequestActivity:
         status_code: int,
         outcome: str = ProvisioningEvent.Outcome.SUCCESS,
         scim_type: str = "",
-        detail: str | None = None,
+        detail: str = "",
+        changes: dict | None = None,
     ) -> None:
-        """Write the request's activity-log row, once (a second call does nothing).
-
-        Called inside a change's transaction by the view (the row commits or rolls back with
-        the change; `duration_ms` then ends at the change, before rendering), else by the
-        middleware with the response.
-        """
+        """Write the request's activity-log row, once (a second call does nothing)."""
         if self.recorded or not self.method:  # recorded already, or not a SCIM request
             return
         provisioning_event_log(
@@ -71,16 +105,17 @@ class RequestActivity:
             status_code=status_code,
             outcome=outcome,
             scim_type=scim_type,
-            detail=self.detail if detail is None else detail,
+            detail=detail,
+            changes=changes,
             duration_ms=int((time.monotonic() - self.started) * 1000),
             durable=False,
         )
         self.recorded = True
 
     @contextmanager
-    def change(self) -> Iterator[None]:
-        """Around a change that records itself: if it fails, its row was rolled back with it,
-        and the middleware records the failure instead."""
+    def change_recording(self) -> Iterator[None]:
+        """Around a transaction whose change records itself: when it fails, its row was rolled
+        back with it, and the middleware records the failure instead."""
         try:
             yield
         except BaseException:
@@ -93,27 +128,23 @@ class RequestActivity:
         url_name = match.url_name if match else ""
         resource_id = str((match.kwargs if match else {}).get("uuid") or "")[:64]
         resource_type = _RESOURCE_BY_URL_NAME.get(url_name or "", "")
-        asked = {"method": request.method or "", "path": request.path}
+        method = request.method or ""
+        asked = {"method": method, "path": request.path}
         if not resource_type:
-            operation = _DISCOVERY_OPERATIONS.get(url_name or "", "unsupported_endpoint")
+            operation = _DISCOVERY_OPERATIONS.get(url_name or "", Operation.UNSUPPORTED_ENDPOINT)
             return cls(operation=operation, **asked)
-        noun = resource_type.lower()
-        if request.method == "GET":
-            if resource_id:
-                operation = f"get_{noun}"
-            elif "filter" in request.GET:
-                operation = f"filter_{noun}s"
-            else:
-                operation = f"list_{noun}s"
-        else:
-            operation = f"{_VERB_BY_METHOD.get(request.method or '', 'unsupported')}_{noun}"
+        operation = _OPERATIONS.get(
+            (resource_type, method, bool(resource_id)), Operation.UNSUPPORTED_ENDPOINT
+        )
+        if operation == _OPERATIONS[(resource_type, "GET", False)] and "filter" in request.GET:
+            operation = _FILTERS[resource_type]
         return cls(
             operation=operation, resource_type=resource_type, resource_id=resource_id, **asked
         )
 
 
 def activity_of(request: HttpRequest) -> RequestActivity:
-    """The request's activity record (a blank one outside the SCIM middleware)."""
+    """The request's activity record (a blank one outside the bearer-key middleware)."""
     activity = getattr(request, "scim_activity", None)
     if activity is None:
         activity = RequestActivity()

@@ -1,7 +1,9 @@
-"""django-scim2 adapters: SCIM resources <-> our models, kept thin.
+"""Adapters: SCIM resources <-> our models.
 
 An adapter renders a resource and turns SCIM input (POST/PUT bodies, normalised PATCH
-operations) into plain changes; the writes themselves are the accounts services'.
+operations) into plain profile values; it never writes (the scim services do, through the
+accounts services). django-scim2's adapter classes are not used: they save models directly,
+filter tenants in Python and parse PATCH on the model, all of which QA does otherwise.
 """
 
 import dataclasses
@@ -12,13 +14,11 @@ from urllib.parse import urljoin
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django_scim.adapters import SCIMGroup, SCIMUser
 
 from qaportal.accounts.models import Group, User
 
 from .constants import ENTERPRISE_USER_URN, GROUP_URN, RESOURCE_TYPE_URN, USER_URN
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, MutabilityError
-from .hooks import base_location_getter
 from .patch import Operation, Path, coerce_boolean, expand_value_object
 
 _ENT = ENTERPRISE_USER_URN.lower()
@@ -65,6 +65,36 @@ _IGNORED = {
 }
 _STRING_FIELDS = [*_CORE_STRINGS.values(), *_ENTERPRISE_STRINGS.values(), *_NAME_PARTS.values()]
 PROFILE_FIELDS = [*_STRING_FIELDS, "is_active", *_MULTI_VALUED.values(), "manager"]
+# Profile field -> SCIM attribute name, in the order a change lists them.
+USER_ATTRIBUTE_NAMES = {
+    "user_name": "userName",
+    "external_id": "externalId",
+    "is_active": "active",
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+    "formatted_name": "name.formatted",
+    "display_name": "displayName",
+    "nick_name": "nickName",
+    "title": "title",
+    "emails": "emails",
+    "phone_numbers": "phoneNumbers",
+    "addresses": "addresses",
+    "employee_number": "employeeNumber",
+    "department": "department",
+    "manager": "manager",
+}
+GROUP_ATTRIBUTE_NAMES = {"display_name": "displayName", "external_id": "externalId"}
+
+
+def base_location(request: HttpRequest | None) -> str:
+    """The origin the request came to (the Tenant URL's origin), for meta.location.
+
+    The scheme is the request's: https behind the TLS-terminating proxy (SECURE_PROXY_SSL_HEADER),
+    http on the plain development server, so every location can be followed as given.
+    """
+    if request is None:
+        return "https://localhost"
+    return f"{request.scheme}://{request.get_host()}"
 
 
 def _isoformat(moment) -> str:
@@ -103,10 +133,15 @@ def _manager_id(value: Any) -> str | None:
 
 class _Adapter:
     url_name = ""
+    resource_type = ""
+    endpoint = ""
+    description = ""
+    schema = ""
+    schema_extensions: list = []
 
     def __init__(self, obj, request: HttpRequest | None = None):
         self.obj = obj
-        self._request = request
+        self.request = request
 
     @property
     def id(self) -> str:
@@ -118,9 +153,7 @@ class _Adapter:
 
     @classmethod
     def location_of(cls, request: HttpRequest, scim_id: str) -> str:
-        return urljoin(
-            base_location_getter(request), reverse(cls.url_name, kwargs={"uuid": scim_id})
-        )
+        return urljoin(base_location(request), reverse(cls.url_name, kwargs={"uuid": scim_id}))
 
     @property
     def meta(self) -> dict:
@@ -134,7 +167,7 @@ class _Adapter:
     @classmethod
     def resource_type_dict(cls, request: HttpRequest | None = None) -> dict:
         location = urljoin(
-            base_location_getter(request),
+            base_location(request),
             reverse("scim:resource-types", kwargs={"uuid": cls.resource_type}),
         )
         doc = {
@@ -151,8 +184,8 @@ class _Adapter:
         return doc
 
 
-class ScimUser(_Adapter, SCIMUser):
-    """USER_ADAPTER: a learner as a SCIM User (core + enterprise extension)."""
+class ScimUser(_Adapter):
+    """A learner as a SCIM User (core + enterprise extension)."""
 
     url_name = "scim:users"
     resource_type = "User"
@@ -251,19 +284,21 @@ class ScimUser(_Adapter, SCIMUser):
         profile.update(is_active=True, emails=[], phone_numbers=[], addresses=[], manager=None)
         return profile
 
-    def profile_from_resource(self, body: Any) -> dict[str, Any]:
+    @classmethod
+    def profile_from_resource(cls, body: Any) -> dict[str, Any]:
         """A full profile from a POST/PUT body: nulls, unknown attributes and URNs ignored."""
         if not isinstance(body, dict):
             raise InvalidSyntax("The body must be a JSON object.")
-        profile = self.empty_profile()
+        profile = cls.empty_profile()
         present = {key: value for key, value in body.items() if value is not None}
         for operation in expand_value_object("replace", present):
-            self.apply(profile, operation)
+            cls.apply(profile, operation)
         if not profile["user_name"].strip():
             raise InvalidValue("userName is required.")
         return profile
 
-    def apply(self, profile: dict[str, Any], operation: Operation) -> None:
+    @classmethod
+    def apply(cls, profile: dict[str, Any], operation: Operation) -> None:
         """Apply one normalised operation to `profile` (model field names -> values)."""
         op, path, value = operation.op, operation.path, operation.value
         if path is None:  # normalize_patch expands path-less operations first
@@ -284,10 +319,10 @@ class ScimUser(_Adapter, SCIMUser):
             field = _ENTERPRISE_STRINGS.get(attribute)
             if field is None:
                 return  # an enterprise attribute this server does not store
-            self._set_string(profile, field, path, op, value)
+            cls._set_string(profile, field, path, op, value)
             return
         if attribute in _CORE_STRINGS:
-            self._set_string(profile, _CORE_STRINGS[attribute], path, op, value)
+            cls._set_string(profile, _CORE_STRINGS[attribute], path, op, value)
         elif attribute == "active":
             if op == "remove":
                 # Required (see /Schemas): the account is active or not, never unassigned.
@@ -297,13 +332,14 @@ class ScimUser(_Adapter, SCIMUser):
                 raise InvalidValue(f"active must be true or false, not {value!r}.")
             profile["is_active"] = flag
         elif attribute == "name":
-            self._set_name(profile, path, op, value)
+            cls._set_name(profile, path, op, value)
         elif attribute in _MULTI_VALUED:
             field = _MULTI_VALUED[attribute]
             profile[field] = _apply_multi_valued(field, profile[field], path, op, value)
         # Any other core attribute (preferredLanguage, locale, …) is accepted and not stored.
 
-    def _set_string(self, profile: dict, field: str, path: Path, op: str, value: Any) -> None:
+    @staticmethod
+    def _set_string(profile: dict, field: str, path: Path, op: str, value: Any) -> None:
         if path.sub_attribute or path.has_filter:
             raise InvalidPath(f"'{path.raw}' has no sub-attributes.")
         new = "" if op == "remove" else _single_string(path.raw or field, value)
@@ -314,11 +350,12 @@ class ScimUser(_Adapter, SCIMUser):
             raise InvalidValue("userName is required and cannot be empty.")
         profile[field] = new
 
-    def _set_name(self, profile: dict, path: Path, op: str, value: Any) -> None:
+    @classmethod
+    def _set_name(cls, profile: dict, path: Path, op: str, value: Any) -> None:
         if path.sub_attribute:
             field = _NAME_PARTS.get(path.sub_attribute)
             if field is not None:
-                self._set_string(
+                cls._set_string(
                     profile, field, Path(attribute=path.sub_attribute, raw=path.raw), op, value
                 )
             return
@@ -331,7 +368,7 @@ class ScimUser(_Adapter, SCIMUser):
         for key, part in value.items():
             field = _NAME_PARTS.get(str(key).lower())
             if field is not None:
-                self._set_string(
+                cls._set_string(
                     profile, field, Path(attribute=str(key).lower(), raw=f"name.{key}"), op, part
                 )
 
@@ -345,9 +382,6 @@ class ScimUser(_Adapter, SCIMUser):
                 continue
             manager_id = None if operation.op == "remove" else _manager_id(operation.value)
         return manager_id
-
-    def changes_from(self, profile: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
-        return {field: value for field, value in profile.items() if original.get(field) != value}
 
 
 def _is_scalar(value: Any) -> bool:
@@ -452,8 +486,8 @@ def _as_item(value: Any) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
-class ScimGroup(_Adapter, SCIMGroup):
-    """GROUP_ADAPTER: a team as a SCIM Group."""
+class ScimGroup(_Adapter):
+    """A team as a SCIM Group."""
 
     url_name = "scim:groups"
     resource_type = "Group"

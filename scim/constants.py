@@ -1,6 +1,8 @@
 """SCIM protocol constants and the limits this server advertises in /ServiceProviderConfig."""
 
 SCIM_CONTENT_TYPE = "application/scim+json"
+# The challenge of every 401 (RFC 6750 §3).
+WWW_AUTHENTICATE = 'Bearer realm="QA Portal SCIM"'
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"

@@ -1,15 +1,15 @@
 """Discovery documents (RFC 7643 §5-§7): what this server really supports and stores.
 
-SCHEMAS_GETTER and SERVICE_PROVIDER_CONFIG_MODEL hooks. The schemas list only attributes that
-are stored and returned; camelCase values and no nulls (docs/entra-behaviour.md).
+The schemas list only attributes that are stored and returned; camelCase values and no nulls
+(docs/entra-behaviour.md).
 """
 
 from urllib.parse import urljoin
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from .adapters import base_location
 from .constants import (
     ENTERPRISE_USER_URN,
     GROUP_URN,
@@ -18,7 +18,6 @@ from .constants import (
     SERVICE_PROVIDER_CONFIG_URN,
     USER_URN,
 )
-from .hooks import base_location_getter
 
 
 def _attribute(
@@ -215,14 +214,9 @@ GROUP_SCHEMA = {
 SCHEMAS = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]
 
 
-def schemas_getter() -> list[dict]:
-    """SCHEMAS_GETTER: core User, enterprise User and Group, as stored here."""
-    return SCHEMAS
-
-
 def schema_document(schema: dict, request: HttpRequest) -> dict:
     location = urljoin(
-        base_location_getter(request), reverse("scim:schemas", kwargs={"uuid": schema["id"]})
+        base_location(request), reverse("scim:schemas", kwargs={"uuid": schema["id"]})
     )
     return {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
@@ -231,20 +225,26 @@ def schema_document(schema: dict, request: HttpRequest) -> dict:
     }
 
 
+AUTHENTICATION_SCHEMES = [
+    {
+        "type": "oauthbearertoken",
+        "name": "OAuth Bearer Token",
+        "description": "Authentication with the API key generated in QA Portal "
+        "(Settings & Integrations > Microsoft Entra ID), sent as a bearer token.",
+        "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+        "primary": True,
+    }
+]
+
+
 class ServiceProviderConfig:
-    """SERVICE_PROVIDER_CONFIG_MODEL: the features this server really has."""
+    """The features this server really has (RFC 7643 §5)."""
 
     def __init__(self, request: HttpRequest | None = None):
         self.request = request
 
     def to_dict(self) -> dict:
-        location = urljoin(
-            base_location_getter(self.request), reverse("scim:service-provider-config")
-        )
-        schemes = [
-            {**scheme, "specUri": "https://www.rfc-editor.org/rfc/rfc6750"}
-            for scheme in settings.SCIM_SERVICE_PROVIDER["AUTHENTICATION_SCHEMES"]
-        ]
+        location = urljoin(base_location(self.request), reverse("scim:service-provider-config"))
         return {
             "schemas": [SERVICE_PROVIDER_CONFIG_URN],
             "patch": {"supported": True},
@@ -253,6 +253,6 @@ class ServiceProviderConfig:
             "changePassword": {"supported": False},
             "sort": {"supported": False},
             "etag": {"supported": False},
-            "authenticationSchemes": schemes,
+            "authenticationSchemes": AUTHENTICATION_SCHEMES,
             "meta": {"resourceType": "ServiceProviderConfig", "location": location},
         }

@@ -5,6 +5,7 @@ body's `status` is a string, as the RFC's examples and Okta's tests require.
 """
 
 import json
+from collections.abc import Iterable
 
 from django.http import HttpResponse
 from django_scim import exceptions as scim_exceptions
@@ -110,3 +111,12 @@ class ServiceUnavailable(ScimError):
 
     status = 503
     headers = {"Retry-After": "30"}
+
+
+def unknown_members(ids: Iterable[str]) -> InvalidValue:
+    """400 invalidValue naming member ids that are not users of this company.
+
+    The same answer for another company's user as for no user at all.
+    """
+    listed = ", ".join(sorted(set(ids)))
+    return InvalidValue(f"These member ids are not users of this company: {listed}")

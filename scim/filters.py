@@ -1,8 +1,5 @@
 """SCIM filters (RFC 7644 §3.4.2.2) as Django Q objects, on scim2-filter-parser's Q transpiler.
 
-Kept apart from the adapters: django-scim2's adapters module reads USER_FILTER_PARSER at
-import, so importing adapters from here would be circular.
-
 Differences from the stock transpiler, on purpose:
 - an attribute we do not store is a 400 invalidFilter (the stock one silently drops it and
   returns every user);
@@ -222,14 +219,12 @@ class ParsedFilter:
 
 
 class FilterQuery:
-    """USER_FILTER_PARSER / GROUP_FILTER_PARSER: parse a filter into a tenant-scoped query."""
+    """Parse a filter into a Q of the company's users or teams (the caller scopes the company)."""
 
     fields: Mapping[tuple, FilterField] = {}
     # Columns unique within a company (by a unique index): an `eq` on one of them matches at
     # most one row, read without ORDER BY, LIMIT/OFFSET or COUNT.
     unique_fields: frozenset[str] = frozenset()
-    # django-scim2 reads `attr_map` at import (SCIMUser.ATTR_MAP); same keys, column names.
-    attr_map: Mapping[tuple, str] = {}
 
     @classmethod
     def parse(cls, filter_query: str) -> ParsedFilter:
@@ -271,10 +266,8 @@ class FilterQuery:
 class UserFilterQuery(FilterQuery):
     fields = USER_FIELDS
     unique_fields = frozenset({"scim_id", "user_name"})
-    attr_map = {key: spec.field for key, spec in USER_FIELDS.items()}
 
 
 class GroupFilterQuery(FilterQuery):
     fields = GROUP_FIELDS
     unique_fields = frozenset({"scim_id", "display_name"})
-    attr_map = {key: spec.field for key, spec in GROUP_FIELDS.items()}

@@ -16,7 +16,6 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_variables
-from django_scim.settings import scim_settings
 
 from integrations.models import ProvisioningEvent
 from integrations.notifications import api_key_rejected_use_notify
@@ -25,7 +24,7 @@ from qaportal.accounts.mixins import client_ip_address
 
 from . import throttle
 from .activity import RequestActivity
-from .constants import MAX_PAYLOAD_BYTES
+from .constants import MAX_PAYLOAD_BYTES, WWW_AUTHENTICATE
 from .errors import ServiceUnavailable, TooManyRequests, error_response, response_for_exception
 
 logger = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ class ScimBearerAuthMiddleware:
             detail="Too many failed authentication attempts from this address. "
             f"Retry after {decision.retry_after} s.",
         )
-        response["WWW-Authenticate"] = scim_settings.WWW_AUTHENTICATE_HEADER
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
         return response
 
     @staticmethod
@@ -153,7 +152,7 @@ class ScimBearerAuthMiddleware:
     @staticmethod
     def _unauthorized(rejection: str | None) -> HttpResponse:
         response = error_response(status=401, detail=_REJECTION_DETAIL.get(rejection, ""))
-        response["WWW-Authenticate"] = scim_settings.WWW_AUTHENTICATE_HEADER
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
         return response
 
     @staticmethod
@@ -183,8 +182,7 @@ class ScimBearerAuthMiddleware:
         if activity.recorded:  # a change, recorded in its own transaction by the view
             return
         activity.api_key_id, activity.company_id = api_key_id, company_id
-        scim_type = ""
-        detail = None
+        scim_type = detail = ""
         if response.status_code >= 400:
             try:
                 body = json.loads(response.content or b"{}")

@@ -13,7 +13,7 @@ from .crypto import secret_encrypt, secret_reencrypt
 from .exceptions import RefusalReason
 from .models import SsoConnection
 
-SIGN_IN_OPERATION = "sso_sign_in"
+SIGN_IN_OPERATION = ProvisioningEvent.Operation.SSO_SIGN_IN
 SECRET_HINT_LENGTH = 3  # what the Entra admin center shows of a client secret's value
 
 

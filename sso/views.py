@@ -22,8 +22,7 @@ from mozilla_django_oidc.views import (
 )
 
 from integrations.models import Integration
-from integrations.selectors import integration_get_or_404
-from integrations.views import integration_page_response
+from integrations.views import CompanyIntegrationMixin, integration_page_response
 from qaportal.accounts.mixins import (
     CompanyAdminRequiredMixin,
     RecentSignInRequiredMixin,
@@ -73,7 +72,9 @@ def sso_section_context(
 
 
 @method_decorator(sensitive_post_parameters("client_secret"), name="dispatch")
-class SsoSettingsView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View):
+class SsoSettingsView(
+    CompanyAdminRequiredMixin, RecentSignInRequiredMixin, CompanyIntegrationMixin, View
+):
     """Save the Single sign-on section; a password older than QA_REAUTH_MAX_AGE is asked first."""
 
     reauth_action = "configure-sso"
@@ -83,7 +84,7 @@ class SsoSettingsView(CompanyAdminRequiredMixin, RecentSignInRequiredMixin, View
         return f"{url}#sso-title"
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
+        integration = self.integration
         if integration.provider != Integration.Provider.ENTRA_ID:
             return redirect("integrations:integration_detail", provider=provider)
         connection = sso_connection_get(integration=integration)

@@ -2,6 +2,7 @@
 
 import factory
 
+from integrations.changes import ChangeSet, MemberChanges
 from qaportal.accounts.models import Company, Group, User
 
 
@@ -42,3 +43,9 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
     company = factory.SubFactory(CompanyFactory)
     display_name = factory.Sequence(lambda n: f"Team {n}")
+
+
+def member_changes(*, added: int = 0, removed: int = 0, replaced: bool = False) -> dict:
+    """The stored change set of a team's membership change (ProvisioningEvent.changes)."""
+    members = MemberChanges(added_count=added, removed_count=removed, replaced=replaced)
+    return ChangeSet(members=members).as_json()

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from integrations.dashboard import activity_chart_build
 from integrations.models import ProvisioningEvent
-from integrations.selectors import ActivityDay, provisioning_summary_get
+from integrations.selectors.dashboard import ActivityDay, provisioning_summary_get
 from integrations.services import provisioning_event_record
 from tests.factories import LearnerFactory, TeamFactory
 from tests.pages import text_of

@@ -9,7 +9,7 @@ from django.utils import timezone
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_record
 from tests.api.conftest import API
-from tests.factories import LearnerFactory
+from tests.factories import LearnerFactory, member_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,11 @@ def log(company, other_company):
             minutes_ago=4,
         ),
         "sales": record(
-            company, operation="add_members", name="Sales", detail="3 members added", minutes_ago=3
+            company,
+            operation="add_members",
+            name="Sales",
+            changes=member_changes(added=3),
+            minutes_ago=3,
         ),
         "refused": record(
             company, operation="list_users", outcome=OUTCOME.REJECTED_KEY, minutes_ago=2
@@ -89,10 +93,13 @@ def test_activity_is_the_companys_newest_first(api_client, log):
         "outcome": "failed",
         "scim_type": "uniqueness",
         "detail": "userName is taken",
+        "changes": {},
         "duration_ms": 0,
         "key": None,
     }
-    assert response.json()["results"][2]["summary"] == "Added 3 members to Sales"
+    sales = response.json()["results"][2]
+    assert sales["summary"] == "Added 3 members to Sales"
+    assert sales["changes"]["members"]["added"] == {"count": 3, "ids": []}
 
 
 @pytest.mark.parametrize(

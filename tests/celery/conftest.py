@@ -13,9 +13,9 @@ from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.signals import task_postrun, task_received
 from django.conf import settings
 from django.db import connections
-from kombu import pools
 
 from qaportal.celery import app as celery_app
+from tests.brokers import broker_url_set
 
 # Generous bound for a 2-second grace period on a loaded CI machine; polling stops as soon as
 # the expected state is seen, so a passing test takes about the grace period.
@@ -128,25 +128,8 @@ def purge_queue(redis_broker: str) -> Callable[[], int]:
     return lambda: celery_app.control.purge()
 
 
-def _drop_pooled_broker_connections() -> None:
-    # Publishing reuses pooled connections: the app's pool and producer pool, both taken from
-    # kombu's process-wide registry, keyed by broker URL. Resetting the registry (it closes
-    # every pool and forgets them) and the app's references makes a new broker_url take
-    # effect and leaves no closed pool behind for a later publish to the same URL.
-    pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def unreachable_broker() -> Iterator[str]:
     """Point the Celery app at a port where no broker listens, then restore it."""
-    url = "redis://127.0.0.1:1/0"
-    original = celery_app.conf.broker_url
-    _drop_pooled_broker_connections()
-    celery_app.conf.broker_url = url
-    try:
+    with broker_url_set("redis://127.0.0.1:1/0") as url:
         yield url
-    finally:
-        _drop_pooled_broker_connections()
-        celery_app.conf.broker_url = original

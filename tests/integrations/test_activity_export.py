@@ -11,7 +11,7 @@ from django.urls import reverse
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_record
 from integrations.views import EXPORT_CHUNK_SIZE, EXPORT_HEADER
-from tests.factories import LearnerFactory
+from tests.factories import LearnerFactory, member_changes
 from tests.scim.conftest import BASE, ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_the_export_is_a_streamed_csv_attachment_of_the_log_newest_first(admin_c
         method="PATCH",
         path=f"{BASE}/Groups/7",
         status_code=204,
-        detail="3 members added",
+        changes=member_changes(added=3),
     )
 
     response, rows = download(admin_client)

@@ -8,14 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import ProvisioningEvent
-from integrations.selectors import (
-    OPERATIONS,
-    ActivityCursor,
-    activity_summary,
-    provisioning_event_page,
-)
+from integrations.selectors.activity import ActivityCursor, provisioning_event_page
 from integrations.services import api_key_generate, api_key_revoke, provisioning_event_record
-from tests.factories import LearnerFactory
+from integrations.wording import OPERATION_WORDS, activity_summary
+from tests.factories import LearnerFactory, member_changes
 from tests.pages import text_of
 from tests.scim.conftest import BASE, GROUP, ScimClient
 
@@ -40,7 +36,9 @@ def record(company, *, name="", operation="create_user", outcome=Outcome.SUCCESS
     fields = {
         "method": "POST",
         "path": f"{BASE}/Users",
-        "resource_type": OPERATIONS[operation].resource_type if operation in OPERATIONS else "",
+        "resource_type": OPERATION_WORDS[operation].resource_type
+        if operation in OPERATION_WORDS
+        else "",
         "status_code": 201 if outcome == Outcome.SUCCESS else 409,
         **kw,
     }
@@ -121,17 +119,20 @@ def test_real_scim_requests_read_as_sentences(admin_client, entra, company):
 
 
 def test_words_for_members_and_missing_counts(company):
-    def words(operation, detail="", name="Sales", outcome=Outcome.SUCCESS):
-        event = record(company, name=name, operation=operation, outcome=outcome, detail=detail)
+    def words(operation, changes=None, name="Sales", outcome=Outcome.SUCCESS):
+        event = record(company, name=name, operation=operation, outcome=outcome, changes=changes)
         return activity_summary(event)
 
-    assert words("add_members", "1 members added") == "Added 1 member to Sales"
+    assert words("add_members", member_changes(added=1)) == "Added 1 member to Sales"
     assert words("add_members") == "Added members to Sales"
-    assert words("remove_members", "2 members removed") == "Removed 2 members from Sales"
-    assert words("replace_members", "5 members set") == "Replaced the members of Sales (5 members)"
+    assert words("remove_members", member_changes(removed=2)) == "Removed 2 members from Sales"
+    assert (
+        words("replace_members", member_changes(added=5, replaced=True))
+        == "Replaced the members of Sales (5 members)"
+    )
     assert words("replace_members") == "Replaced the members of Sales"
     assert (
-        words("update_members", "2 members added; 1 members removed")
+        words("update_members", member_changes(added=2, removed=1))
         == "Changed the members of Sales: 2 added, 1 removed"
     )
     assert words("add_members", outcome=Outcome.FAILED) == "Add members to Sales"
@@ -156,7 +157,7 @@ def mixed_log(company):
     record(
         company, operation="list_users", outcome=Outcome.REJECTED_KEY, at=t - timedelta(minutes=2)
     )
-    record(company, name="Sales", operation="add_members", detail="3 members added", at=t)
+    record(company, name="Sales", operation="add_members", changes=member_changes(added=3), at=t)
 
 
 MEMBERS, LIST, SALES = "Added 3 members to Sales", "List users", "Created group Sales"

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import ApiKey, ProvisioningEvent
-from integrations.selectors import (
+from integrations.selectors.health import (
     HEALTH_RECENT_REQUESTS,
     ConnectionHealth,
     connection_health_get,
-    integration_overview_list,
 )
+from integrations.selectors.keys import integration_overview_list
 from integrations.services import api_key_generate, api_key_revoke, provisioning_event_record
 from tests.pages import text_of
 from tests.scim.conftest import BASE, ScimClient

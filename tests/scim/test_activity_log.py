@@ -31,6 +31,12 @@ def test_a_create_is_logged(scim_client, company, generated_key):
         "outcome": "success",
         "scim_type": "",
         "detail": "",
+        "changes": {
+            "attributes": [
+                {"name": "userName", "old": None, "new": "alice@contoso.com"},
+                {"name": "active", "old": None, "new": True},
+            ]
+        },
     }
     assert event.duration_ms >= 0
 
@@ -53,13 +59,29 @@ def test_deactivation_and_reactivation_are_named(scim_client, learner):
     scim_client.patch_ops(url, {"op": "Replace", "path": "title", "value": "T"})
     scim_client.delete(url)
     rows = ProvisioningEvent.objects.order_by("id").values_list(
-        "operation", "resource_name", "detail"
+        "operation", "resource_name", "detail", "changes"
     )
+    old_title = learner.title
     assert list(rows) == [
-        ("deactivate_user", "alice@contoso.com", "Changed is_active"),
-        ("reactivate_user", "alice@contoso.com", "Changed is_active"),
-        ("update_user", "alice@contoso.com", "Changed title"),
-        ("delete_user", "alice@contoso.com", ""),
+        (
+            "deactivate_user",
+            "alice@contoso.com",
+            "",
+            {"attributes": [{"name": "active", "old": True, "new": False}]},
+        ),
+        (
+            "reactivate_user",
+            "alice@contoso.com",
+            "",
+            {"attributes": [{"name": "active", "old": False, "new": True}]},
+        ),
+        (
+            "update_user",
+            "alice@contoso.com",
+            "",
+            {"attributes": [{"name": "title", "old": old_title, "new": "T"}]},
+        ),
+        ("delete_user", "alice@contoso.com", "", {}),
     ]
 
 
@@ -73,12 +95,40 @@ def test_member_changes_are_named_and_counted(scim_client, team, learner):
     )
     scim_client.patch_ops(url, {"op": "Replace", "path": "displayName", "value": "Sales EMEA"})
     rows = ProvisioningEvent.objects.order_by("id").values_list(
-        "operation", "resource_type", "resource_name", "detail"
+        "operation", "resource_type", "resource_name", "changes"
     )
+    member = str(learner.scim_id)
     assert list(rows) == [
-        ("add_members", "Group", "Sales", "1 members added"),
-        ("remove_members", "Group", "Sales", "1 members removed"),
-        ("update_group", "Group", "Sales EMEA", "Changed display_name"),
+        (
+            "add_members",
+            "Group",
+            "Sales",
+            {
+                "members": {
+                    "added": {"count": 1, "ids": [member]},
+                    "removed": {"count": 0, "ids": []},
+                    "replaced": False,
+                }
+            },
+        ),
+        (
+            "remove_members",
+            "Group",
+            "Sales",
+            {
+                "members": {
+                    "added": {"count": 0, "ids": []},
+                    "removed": {"count": 1, "ids": [member]},
+                    "replaced": False,
+                }
+            },
+        ),
+        (
+            "update_group",
+            "Group",
+            "Sales EMEA",
+            {"attributes": [{"name": "displayName", "old": "Sales", "new": "Sales EMEA"}]},
+        ),
     ]
 
 

@@ -170,20 +170,20 @@ def test_a_database_outage_is_a_scim_503_with_retry_after(scim_client, learner, 
     assert response.json() == error_body(503, "The service is briefly unavailable.")
 
 
-def test_a_database_outage_after_authentication_is_a_logged_503(
-    scim_client, learner, company, monkeypatch
-):
-    from django.db import OperationalError
+def test_a_database_outage_after_authentication_is_a_logged_503(scim_client, learner, company):
+    from django.db import OperationalError, connection
 
     from integrations.models import ProvisioningEvent
-    from scim import selectors
 
-    def unavailable(**kwargs):
-        raise OperationalError("server closed the connection unexpectedly")
+    def users_table_unavailable(execute, sql, params, many, context):
+        if 'FROM "accounts_user"' in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
 
-    # The key is checked (the middleware's query works); the resource's query fails.
-    monkeypatch.setattr(selectors, "user_get", unavailable)
-    response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
+    # The key is checked (the middleware's query works); the resource's query fails, as it
+    # would if the database went away between the two.
+    with connection.execute_wrapper(users_table_unavailable):
+        response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json() == error_body(503, "The service is briefly unavailable.")
@@ -194,10 +194,10 @@ def test_a_database_outage_after_authentication_is_a_logged_503(
 
 def test_every_accounts_error_is_translated_to_a_scim_error():
     from qaportal.accounts.exceptions import AccountsError, InvalidManager
-    from scim.views import _translate
+    from scim.http import scim_error_for
 
     for error in (AccountsError("An odd value."), InvalidManager("An odd value.")):
-        translated = _translate(error)
+        translated = scim_error_for(error)
         assert (translated.status, translated.scim_type) == (400, "invalidValue")
         assert translated.detail == "An odd value."
 

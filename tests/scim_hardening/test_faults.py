@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 import requests
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from integrations.models import ApiKey
-from integrations.services import api_key_generate, api_keys_expire_due
-from qaportal.celery import app as celery_app
+from integrations.services import api_key_generate, api_key_revoke, api_keys_expire_due
 from scim import throttle
+from tests.brokers import broker_url_set
 from tests.scim.conftest import BASE, ERROR, ScimClient
 from tests.scim_hardening.conftest import RedisServer, free_port, wait_until
 
@@ -93,14 +94,10 @@ def test_with_redis_hung_scim_answers_quickly(settings, fresh_limiter, generated
 
 
 @pytest.fixture
-def broker_on(private_redis: RedisServer, monkeypatch) -> Iterator[RedisServer]:
-    """Celery publishes to the private Redis for this test (its pools are rebuilt)."""
-    celery_app.close()
-    monkeypatch.setattr(celery_app.conf, "broker_url", private_redis.url)
-    try:
+def broker_on(private_redis: RedisServer) -> Iterator[RedisServer]:
+    """Celery publishes to the private Redis for this test."""
+    with broker_url_set(private_redis.url):
         yield private_redis
-    finally:
-        celery_app.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,6 +126,29 @@ def test_with_the_broker_down_keys_are_generated_and_expire_on_time(
         assert api_keys_expire_due(now=timezone.now()) == 1
     first.api_key.refresh_from_db()
     assert first.api_key.status == ApiKey.Status.EXPIRED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_broker_never_stalls_a_scim_request(entra_integration, admin_user):
+    """Entra still sending a revoked key queues an email to the admins; a broker that accepts
+    connections and never answers costs that request about one short publish timeout, and
+    the claim is given back so a later request queues the email again."""
+    import socket
+
+    revoked = api_key_generate(integration=entra_integration, created_by=admin_user)
+    api_key_revoke(api_key=revoked.api_key, revoked_by=admin_user)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        with broker_url_set(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
+            client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {revoked.plaintext}")
+            started = time.monotonic()
+            response = client.get(CONFIG)
+            elapsed = time.monotonic() - started
+    assert response.status_code == 401
+    assert elapsed < 4 * settings.QA_ENQUEUE_TIMEOUT_SECONDS + 1
+    revoked.api_key.refresh_from_db()
+    assert revoked.api_key.rejected_use_notified_at is None  # given back: not lost
 
 
 # --- PostgreSQL restarted under a live server ---

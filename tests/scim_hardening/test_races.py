@@ -5,6 +5,7 @@ are per thread) and really commits (`transaction=True`); a Barrier releases them
 """
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -326,27 +327,51 @@ def test_concurrent_patches_adding_emails_and_phones_to_one_user_lose_nothing(
         )
 
 
-def test_a_manager_deleted_while_a_user_is_created_never_fails_with_500(
-    generated_key, company, monkeypatch
-):
-    from scim.views import UsersView
-
+def test_a_manager_deleted_while_a_user_is_created_never_fails_with_500(generated_key, company):
+    """The manager is deleted by another transaction after the POST looked it up and before its
+    INSERT commits: the INSERT's foreign key check waits on the deleting transaction's row
+    lock, then fails when it commits. The POST answers 400 and creates nothing."""
     manager = LearnerFactory(company=company)
-    resolve = UsersView._resolve_manager
+    deleter = connections.create_connection("default")
+    try:
+        with deleter.cursor() as cursor:
+            cursor.execute("BEGIN")
+            # Deleted but not committed: the POST still finds the manager (MVCC).
+            cursor.execute("DELETE FROM accounts_user WHERE id = %s", [manager.pk])
+        body = {
+            "userName": "report@contoso.com",
+            ENTERPRISE: {"manager": {"value": str(manager.scim_id)}},
+        }
+        responses: list = []
 
-    def resolve_then_lose_the_manager(self, *args, **kwargs):
-        resolved = resolve(self, *args, **kwargs)
-        # Deleted by a concurrent request after its id was resolved, before the INSERT.
-        User.objects.filter(pk=manager.pk).delete()
-        return resolved
+        def create() -> None:
+            try:
+                responses.append(client_for(generated_key).post_json(f"{BASE}/Users", body))
+            finally:
+                connections.close_all()
 
-    monkeypatch.setattr(UsersView, "_resolve_manager", resolve_then_lose_the_manager)
-    body = {
-        "userName": "report@contoso.com",
-        ENTERPRISE: {"manager": {"value": str(manager.scim_id)}},
-    }
-    response = client_for(generated_key).post_json(f"{BASE}/Users", body)
+        thread = threading.Thread(target=create)
+        thread.start()
+        with deleter.cursor() as cursor:
+            for _ in range(200):  # until the INSERT waits for the deleter's lock (≤ 10 s)
+                # Inside a transaction the activity view is a snapshot taken once: renew it.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'INSERT INTO \"accounts_user\"%%'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the POST never waited for the manager's row lock")
+            cursor.execute("COMMIT")
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the POST hung"
+    finally:
+        deleter.close()
 
+    [response] = responses
     assert response.status_code == 400, response.content
     assert response.json()["scimType"] == "invalidValue"
     assert not User.objects.filter(company=company, user_name="report@contoso.com").exists()

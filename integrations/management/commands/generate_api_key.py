@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from integrations.models import Integration
-from integrations.selectors import api_key_list, integration_get
+from integrations.selectors.keys import api_key_list, integration_get
 from integrations.services import api_key_generate, integrations_ensure
 from qaportal.accounts.models import Company
 

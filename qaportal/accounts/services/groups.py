@@ -1,9 +1,10 @@
 """Writes of teams (SCIM Groups) and their memberships: set-based, bounded query counts.
 
-Member changes take User instances resolved inside the team's company (see scim.selectors);
-adding is one INSERT … ON CONFLICT DO NOTHING and removing one DELETE, whatever the number of
-members. Changes join the caller's transaction (`savepoint=False`), so the operations of one
-SCIM PATCH commit or roll back together; a lone INSERT opens no transaction of its own.
+Member changes take User instances resolved inside the team's company (the scim services
+resolve them); adding is one INSERT … ON CONFLICT DO NOTHING and removing one DELETE, whatever
+the number of members. Changes join the caller's transaction (`savepoint=False`), so the
+operations of one SCIM PATCH commit or roll back together; a lone INSERT opens no transaction of
+its own.
 """
 
 from collections.abc import Collection, Mapping
@@ -102,24 +103,36 @@ def group_members_add(*, group: Group, users: Collection[User]) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def group_members_remove(*, group: Group, users: Collection[User]) -> None:
-    """Remove the given members (one DELETE); users who are not members are ignored."""
-    if users:
-        GroupMembership.objects.filter(group=group, user_id__in=[u.pk for u in users]).delete()
+def group_members_remove(*, group: Group, users: Collection[User]) -> int:
+    """Remove the given members (one DELETE); users who are not members are ignored.
+
+    Returns how many memberships were removed.
+    """
+    if not users:
+        return 0
+    removed, _ = GroupMembership.objects.filter(
+        group=group, user_id__in=[u.pk for u in users]
+    ).delete()
+    return removed
 
 
 @transaction.atomic(savepoint=False)
-def group_members_replace(*, group: Group, users: Collection[User]) -> None:
-    """Make `users` the team's exact member list (one DELETE, one INSERT at most).
+def group_members_replace(*, group: Group, users: Collection[User]) -> list[str]:
+    """Make `users` the team's exact member list (a SELECT and a DELETE of those dropped, and
+    one INSERT at most). Returns the SCIM ids of the members dropped.
 
     Raises UnknownMembers, without writing, when a user belongs to another company.
     """
     _check_members(group=group, users=users)
-    GroupMembership.objects.filter(group=group).exclude(
+    dropped = GroupMembership.objects.filter(group=group).exclude(
         user_id__in=[user.pk for user in users]
-    ).delete()
+    )
+    dropped_ids = dict(dropped.values_list("user_id", "user__scim_id"))
+    if dropped_ids:
+        GroupMembership.objects.filter(group=group, user_id__in=list(dropped_ids)).delete()
     if users:
         _insert_memberships(group=group, users=users)
+    return [str(scim_id) for scim_id in dropped_ids.values()]
 
 
 @transaction.atomic(savepoint=False)

@@ -1,0 +1,248 @@
+"""The words the portal, the CSV export, the API and the emails use for provisioning activity.
+
+Selectors return rows and data; this module turns them into sentences an admin reads:
+"Created user alice@contoso.com", "Added 3 members to Sales", "Department: Sales → Marketing".
+It is the one place to change a phrase.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from .changes import AttributeChange, ChangeSet, MemberChanges
+from .models import ProvisioningEvent
+
+Operation = ProvisioningEvent.Operation
+
+
+def duration_short(delta: timedelta) -> str:
+    """A duration the way a banner says it: "7 h 12 min", "2 d 3 h", "less than a minute"."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+@dataclass(frozen=True)
+class OperationWords:
+    """How one operation reads: when it worked ("done") and when it failed ("tried")."""
+
+    done: str  # "{name}" is the resource's name: "Created user {name}"
+    resource_type: str  # "User", "Group" or "" (discovery)
+    tried: str = ""  # a failure or a refused key, if not "<label> {name}"
+
+
+_U, _G = "User", "Group"
+OPERATION_WORDS: dict[str, OperationWords] = {
+    Operation.CREATE_USER: OperationWords("Created user {name}", _U),
+    Operation.UPDATE_USER: OperationWords("Updated user {name}", _U),
+    Operation.REPLACE_USER: OperationWords("Replaced user {name}", _U),
+    Operation.DEACTIVATE_USER: OperationWords("Deactivated {name}", _U),
+    Operation.REACTIVATE_USER: OperationWords("Reactivated {name}", _U),
+    Operation.DELETE_USER: OperationWords("Deleted user {name}", _U),
+    Operation.GET_USER: OperationWords("Read user {name}", _U),
+    Operation.SSO_SIGN_IN: OperationWords(
+        "{name} signed in with Microsoft", _U, tried="Microsoft sign-in refused for {name}"
+    ),
+    Operation.FILTER_USERS: OperationWords("Looked up user {name}", _U),
+    Operation.LIST_USERS: OperationWords("Listed users", _U),
+    Operation.CREATE_GROUP: OperationWords("Created group {name}", _G),
+    Operation.UPDATE_GROUP: OperationWords("Updated group {name}", _G),
+    Operation.REPLACE_GROUP: OperationWords("Replaced group {name}", _G),
+    Operation.DELETE_GROUP: OperationWords("Deleted group {name}", _G),
+    Operation.ADD_MEMBERS: OperationWords(
+        "Added {members} to {name}", _G, tried="Add members to {name}"
+    ),
+    Operation.REMOVE_MEMBERS: OperationWords(
+        "Removed {members} from {name}", _G, tried="Remove members from {name}"
+    ),
+    Operation.UPDATE_MEMBERS: OperationWords(
+        "Changed the members of {name}", _G, tried="Change the members of {name}"
+    ),
+    Operation.REPLACE_MEMBERS: OperationWords(
+        "Replaced the members of {name}", _G, tried="Replace the members of {name}"
+    ),
+    Operation.GET_GROUP: OperationWords("Read group {name}", _G),
+    Operation.FILTER_GROUPS: OperationWords("Looked up group {name}", _G),
+    Operation.LIST_GROUPS: OperationWords("Listed groups", _G),
+    Operation.GET_SERVICE_PROVIDER_CONFIG: OperationWords(
+        "Read the service provider configuration",
+        "",
+        tried="Read the service provider configuration",
+    ),
+    Operation.GET_SCHEMAS: OperationWords("Read the schemas", ""),
+    Operation.GET_RESOURCE_TYPES: OperationWords("Read the resource types", ""),
+    Operation.UNSUPPORTED_ENDPOINT: OperationWords(
+        "Called an unsupported endpoint", "", tried="Call an unsupported endpoint"
+    ),
+}
+RESOURCE_TYPES = {"User": "Users", "Group": "Groups"}
+
+
+def operation_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The operations for a filter, grouped as Users, Groups and Other."""
+    groups: dict[str, list[tuple[str, str]]] = {"Users": [], "Groups": [], "Other": []}
+    for code, label in Operation.choices:
+        kind = OPERATION_WORDS[code].resource_type
+        groups[RESOURCE_TYPES.get(kind, "Other")].append((code, label))
+    return list(groups.items())
+
+
+def _members(count: int | None) -> str:
+    if count is None:
+        return "members"
+    return f"{count} member" if count == 1 else f"{count} members"
+
+
+def activity_summary(event: ProvisioningEvent) -> str:
+    """An event in words: "Created user alice@contoso.com", "Added 3 members to Sales".
+
+    Successes read in the past tense; failures and refused keys as what was attempted
+    ("Create user alice@contoso.com").
+    """
+    name = event.resource_name or event.resource_id
+    words = OPERATION_WORDS.get(event.operation)
+    if words is None:
+        text = (event.operation or f"{event.method} request").replace("_", " ")
+        return f"{text[:1].upper()}{text[1:]} {name}".strip()
+    if event.outcome != ProvisioningEvent.Outcome.SUCCESS:
+        label = Operation(event.operation).label
+        return _fill(words.tried or f"{label} {{name}}", name=name)
+    members = ChangeSet.from_json(event.changes).members
+    if event.operation == Operation.ADD_MEMBERS:
+        return _fill(words.done, name=name, members=_members(_count(members, "added")))
+    if event.operation == Operation.REMOVE_MEMBERS:
+        return _fill(words.done, name=name, members=_members(_count(members, "removed")))
+    if event.operation == Operation.REPLACE_MEMBERS and members is not None:
+        return _fill(f"{words.done} ({_members(members.number_added)})", name=name)
+    if event.operation == Operation.UPDATE_MEMBERS and members is not None:
+        added, removed = members.number_added, members.number_removed
+        return _fill(f"{words.done}: {added} added, {removed} removed", name=name)
+    return _fill(words.done, name=name)
+
+
+def _count(members: MemberChanges | None, which: str) -> int | None:
+    if members is None:
+        return None
+    return members.number_added if which == "added" else members.number_removed
+
+
+def _fill(template: str, **values: str) -> str:
+    text = template.format(**values)
+    # A request without a resource name ("Create user" refused before its body was read).
+    return " ".join(text.split()).replace(" :", ":").replace("( ", "(").rstrip(" :")
+
+
+# --- What changed, attribute by attribute ------------------------------------------------------
+
+ATTRIBUTE_LABELS = {
+    "userName": "Username",
+    "externalId": "External ID",
+    "active": "Status",
+    "name.givenName": "First name",
+    "name.familyName": "Last name",
+    "name.formatted": "Full name",
+    "displayName": "Display name",
+    "nickName": "Nickname",
+    "title": "Job title",
+    "emails": "Emails",
+    "phoneNumbers": "Phone numbers",
+    "addresses": "Addresses",
+    "employeeNumber": "Employee number",
+    "department": "Department",
+    "manager": "Manager",
+}
+EMPTY = "(empty)"
+
+
+def attribute_label(name: str) -> str:
+    return ATTRIBUTE_LABELS.get(name, name)
+
+
+def value_text(name: str, value: Any) -> str:
+    """One attribute value as a short text: "Active", "work: a@contoso.com", "(empty)"."""
+    if name == "active" and isinstance(value, bool):
+        return "Active" if value else "Deactivated"
+    if value is None or value == "" or value == []:
+        return EMPTY
+    if isinstance(value, list):
+        return ", ".join(_item_text(item) for item in value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def _item_text(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if "value" in item:
+        text = str(item["value"])
+    else:  # an address: its parts, in their usual order
+        parts = ("formatted", "streetAddress", "locality", "region", "postalCode", "country")
+        text = ", ".join(str(item[part]) for part in parts if item.get(part))
+    kind = item.get("type")
+    return f"{kind}: {text}" if kind else text
+
+
+def attribute_change_text(change: AttributeChange, *, created: bool = False) -> str:
+    """ "Department: Sales → Marketing"; on a creation "Department: Sales"; a change recorded
+    without values (before values were kept): "Department changed"."""
+    label = attribute_label(change.name)
+    if created:
+        return f"{label}: {value_text(change.name, change.new)}"
+    if change.old is None and change.new is None:
+        return f"{label} changed"
+    return f"{label}: {value_text(change.name, change.old)} → {value_text(change.name, change.new)}"
+
+
+def member_changes_text(members: MemberChanges) -> list[str]:
+    if members.replaced:
+        return [f"Members set ({_members(members.number_added)})"]
+    lines = []
+    if members.number_added:
+        lines.append(f"{_members(members.number_added)} added")
+    if members.number_removed:
+        lines.append(f"{_members(members.number_removed)} removed")
+    return lines
+
+
+def change_lines(changes: ChangeSet, *, created: bool = False) -> list[str]:
+    """Each thing a change did, one line each, in the order it was recorded."""
+    lines = [attribute_change_text(change, created=created) for change in changes.attributes]
+    if changes.members is not None:
+        lines += member_changes_text(changes.members)
+    lines += [
+        f"{attribute_label(skipped.attribute)} {skipped.value} is not a user of this company; "
+        "not set"
+        for skipped in changes.skipped
+    ]
+    return lines
+
+
+# Updates that may find nothing to change (Entra sends what differs, other clients may not).
+_UPDATES = frozenset(
+    {Operation.UPDATE_USER, Operation.REPLACE_USER, Operation.UPDATE_GROUP, Operation.REPLACE_GROUP}
+)
+NO_CHANGE = "No change"
+
+
+def event_detail_lines(event: ProvisioningEvent) -> list[str]:
+    """What the activity table's Detail column says: the change's lines, else the error."""
+    if event.outcome == ProvisioningEvent.Outcome.SUCCESS:
+        created = event.operation in (Operation.CREATE_USER, Operation.CREATE_GROUP)
+        lines = change_lines(ChangeSet.from_json(event.changes), created=created)
+        if not lines and event.operation in _UPDATES:
+            return [NO_CHANGE]
+        return lines
+    return [event.detail] if event.detail else []
+
+
+def joined(lines: Iterable[str]) -> str:
+    return "; ".join(lines)
