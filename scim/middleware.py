@@ -22,6 +22,7 @@ from integrations.models import ProvisioningEvent
 from integrations.notifications import api_key_rejected_use_notify
 from integrations.services import KeyRejection, api_key_authenticate
 from qaportal.accounts.mixins import client_ip_address
+from qaportal.metrics import observe_scim_request
 
 from . import throttle
 from .activity import RequestActivity
@@ -180,6 +181,9 @@ class ScimBearerAuthMiddleware:
         company_id: int | None,
         rejected: bool,
     ) -> None:
+        observe_scim_request(
+            operation=activity.operation, status=response.status_code, started=activity.started
+        )
         if activity.recorded:  # a change, recorded in its own transaction by the view
             return
         activity.api_key_id, activity.company_id = api_key_id, company_id
