@@ -335,7 +335,9 @@ QA_SCIM_AUTH_FAILURE_LIMIT = env.int("QA_SCIM_AUTH_FAILURE_LIMIT", default=20)
 # --- SCIM (django-scim2 reads this dict once, at import) ---
 SCIM_BASE_PATH = "webhooks/ad/v1/scim"
 SCIM_SERVICE_PROVIDER = {
-    "NETLOC": env.str("QA_SCIM_NETLOC", default="localhost"),
+    # django-scim2 demands a value; QA's BASE_LOCATION_GETTER (the request's origin) replaces
+    # the only code that reads it.
+    "NETLOC": "localhost",
     "AUTHENTICATION_SCHEMES": [
         {
             "type": "oauthbearertoken",
