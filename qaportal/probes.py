@@ -19,6 +19,7 @@ are not rate-limited, and say nothing beyond the body above: no version, host na
 import hashlib
 import hmac
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -163,3 +164,13 @@ class ProbesMiddleware:
         if probe is not None and request.method in ("GET", "HEAD"):
             return probe(request)
         return self.get_response(request)
+
+
+class ProbeAccessLogFilter(logging.Filter):
+    """Drops the development server's access lines for PROBES' paths (`make run`); gunicorn's
+    logger does the same in production (qaportal/gunicorn_config.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # runserver logs '"%s" %s %s' with the request line first: "GET /healthz HTTP/1.1".
+        request_line = str(record.args[0]).split() if isinstance(record.args, tuple) else []
+        return not (len(request_line) > 1 and request_line[1].split("?")[0] in PROBES)

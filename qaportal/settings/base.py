@@ -420,7 +420,10 @@ if LOG_FORMAT == "json":
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "qaportal.request_ids.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "qaportal.request_ids.RequestIdLogFilter"},
+        "without_probes": {"()": "qaportal.probes.ProbeAccessLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "qaportal.log_format.JsonLogFormatter"},
@@ -436,5 +439,12 @@ LOGGING = {
     "loggers": {
         # django-scim2 logs whole request bodies at DEBUG; keep it quiet.
         "django_scim": {"level": "WARNING"},
+        # runserver's access lines (`make run`), in the same format, without the probes'.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "filters": ["without_probes"],
+            "propagate": False,
+        },
     },
 }

@@ -12,6 +12,7 @@ import time
 import pytest
 from django.test import Client
 
+from qaportal.probes import ProbeAccessLogFilter
 from tests.operations.conftest import PUBLIC_HOST, production_env
 
 BACKEND_HOST = "10.20.30.40:8000"  # what a load balancer sends: the backend's address
@@ -128,3 +129,25 @@ def test_readiness_follows_real_outages_of_postgresql_and_redis(
     assert "/readyz" not in log  # ...but none for the probes, not even for their 503s
     assert "/healthz" not in log
     assert "Service Unavailable" not in log
+
+
+def test_the_development_server_writes_no_access_line_for_the_probes():
+    """`make run`'s runserver logs '"GET /path HTTP/1.1" status size' on django.server."""
+    server_log = logging.getLogger("django.server")
+    access_filter = next(f for f in server_log.filters if isinstance(f, ProbeAccessLogFilter))
+
+    def line(request_line: str) -> logging.LogRecord:
+        return server_log.makeRecord(
+            "django.server",
+            logging.INFO,
+            "basehttp.py",
+            1,
+            '"%s" %s %s',
+            (request_line, "200", "16"),
+            None,
+        )
+
+    assert not access_filter.filter(line("GET /healthz HTTP/1.1"))
+    assert not access_filter.filter(line("HEAD /readyz?x=1 HTTP/1.1"))
+    assert not access_filter.filter(line("GET /metrics HTTP/1.1"))
+    assert access_filter.filter(line("GET /login/ HTTP/1.1"))
