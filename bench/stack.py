@@ -39,7 +39,6 @@ def server_environment(database_url: str) -> dict[str, str]:
             "QA_BENCH_CEILING": "1",
             # Throughput is measured without the per-tenant limiter (0 = off).
             "QA_SCIM_RATE_LIMIT": "0",
-            "QA_SCIM_NETLOC": "127.0.0.1",
             "DJANGO_LOG_LEVEL": os.environ.get("DJANGO_LOG_LEVEL", "WARNING"),
         }
     )

@@ -5,6 +5,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+# Backends that keep email on the machine (or drop it): nobody receives what they "send".
+_UNDELIVERED_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+}
+
 
 @register(Tags.security, deploy=True)
 def services_deploy_check(app_configs, **kwargs) -> list:
@@ -26,6 +34,16 @@ def services_deploy_check(app_configs, **kwargs) -> list:
                 "emails would not reach the portal.",
                 hint="Set QA_PORTAL_URL to the portal's public https address.",
                 id="integrations.W002",
+            )
+        )
+    if settings.EMAIL_BACKEND in _UNDELIVERED_EMAIL_BACKENDS:
+        backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]  # "console"
+        warnings.append(
+            Warning(
+                f"Email goes to the {backend} backend: admins would never receive the "
+                "key-expiry emails.",
+                hint="Set EMAIL_URL (smtp+tls://user:password@host:587) to your mail server.",
+                id="integrations.W003",
             )
         )
     return warnings

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from qaportal import metrics
 from qaportal.accounts.models import Company, User
 from qaportal.accounts.prepared import PreparedQuery
 from qaportal.enqueue import task_enqueue
@@ -212,6 +213,7 @@ def api_key_expire(*, api_key_id: int, now: datetime | None = None) -> bool:
         return False
     api_key.status = ApiKey.Status.EXPIRED
     api_key.save(update_fields=["status"])
+    transaction.on_commit(metrics.observe_api_key_expiry)
     _audit(
         company_id=api_key.integration.company_id,
         action=AuditEvent.Action.KEY_EXPIRED,

@@ -4,6 +4,9 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun
+
+from . import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qaportal.settings.dev")
 
@@ -32,3 +35,9 @@ def ensure_filesystem_broker_folders() -> None:
 @app.on_after_configure.connect
 def _on_after_configure(sender: Celery, **kwargs: object) -> None:
     ensure_filesystem_broker_folders()
+
+
+@task_postrun.connect(weak=False)
+def _count_task_run(sender: object = None, state: str | None = None, **kwargs: object) -> None:
+    """Every finished task run, by task name and state, for Prometheus (qaportal/metrics.py)."""
+    metrics.observe_celery_task(task_name=getattr(sender, "name", ""), state=state or "")

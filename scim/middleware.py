@@ -21,6 +21,7 @@ from integrations.models import ProvisioningEvent
 from integrations.notifications import api_key_rejected_use_notify
 from integrations.services import KeyRejection, api_key_authenticate
 from qaportal.accounts.mixins import client_ip_address
+from qaportal.metrics import observe_scim_request
 
 from . import throttle
 from .activity import RequestActivity
@@ -53,10 +54,20 @@ class ScimBearerAuthMiddleware:
     def __init__(self, get_response=None):
         self.get_response = get_response
 
-    @sensitive_variables("token")
     def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         activity = RequestActivity.for_request(request)
         request.scim_activity = activity  # type: ignore[attr-defined]
+        response = self._answer(request, activity, *args, **kwargs)
+        # Every answer is counted, the early ones too (429, 503 with the database down).
+        observe_scim_request(
+            operation=activity.operation, status=response.status_code, started=activity.started
+        )
+        return response
+
+    @sensitive_variables("token")
+    def _answer(
+        self, request: HttpRequest, activity: RequestActivity, *args, **kwargs
+    ) -> HttpResponse:
         api_key = None
         company_id = None
 

@@ -7,8 +7,9 @@ from integrations.services import GeneratedApiKey, api_key_generate, integration
 from tests.factories import CompanyAdminFactory, CompanyFactory
 
 # The local OpenID Connect provider (a second process imitating Entra), shared by
-# tests/oidc_provider and tests/sso: `local_entra` per session, `entra` reset per test.
-pytest_plugins = ["tests.oidc_provider.fixture"]
+# tests/oidc_provider and tests/sso: `local_entra` per session, `entra` reset per test; and
+# private Redis / PostgreSQL servers that a test may stop (tests/servers.py).
+pytest_plugins = ["tests.oidc_provider.fixture", "tests.servers"]
 
 ADMIN_PASSWORD = "correct horse battery staple"
 

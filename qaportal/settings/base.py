@@ -6,6 +6,7 @@ otherwise, and with DEBUG off a real DJANGO_SECRET_KEY is required.
 
 import base64
 import hashlib
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +53,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer load balancers and Prometheus over plain
+    # HTTP with any Host header, before the HTTPS redirect and Host validation (probes.py).
+    "qaportal.probes.ProbesMiddleware",
+    # X-Request-ID on every answer and log line (request_ids.py).
+    "qaportal.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,8 +149,12 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Subdomains and preload are on by default: turn them off (0) when another host under the
+# same domain still serves plain HTTP, before the browsers' preload lists have the domain.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG and env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+)
+SECURE_HSTS_PRELOAD = not DEBUG and env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -262,6 +272,8 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING below (same format, JSON included), not Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -358,13 +370,57 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Operations: metrics, error reports, logs ---
+# The bearer token Prometheus sends to /metrics (qaportal/probes.py); unset, /metrics is 404.
+QA_METRICS_TOKEN = env.str("QA_METRICS_TOKEN", default="")
+if QA_METRICS_TOKEN and len(QA_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("QA_METRICS_TOKEN must be at least 32 characters long.")
+
+# Error reports to Sentry, only when SENTRY_DSN is set (qaportal/error_reporting.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from qaportal.error_reporting import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
+
+# `plain` lines for people, or `json`: one JSON object per line for a log pipeline. Both carry
+# the request id of qaportal/request_ids.py.
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be 'plain' or 'json'.")
+if LOG_FORMAT == "json":
+    # Every line a JSON object: Python's warnings go through the handler below too.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "qaportal.request_ids.RequestIdLogFilter"},
+        "without_probes": {"()": "qaportal.probes.ProbeAccessLogFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "qaportal.log_format.JsonLogFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
-        # django-scim2 logs whole request bodies at DEBUG; keep it quiet.
+        # runserver's access lines (`make run`), in the same format, without the probes'.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "filters": ["without_probes"],
+            "propagate": False,
+        },
     },
 }

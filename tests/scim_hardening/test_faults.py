@@ -7,10 +7,8 @@ settings. The shared PostgreSQL (5432) and Redis (6379) are never touched.
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from integrations.services import api_key_generate, api_key_revoke, api_keys_exp
 from scim import throttle
 from tests.brokers import broker_url_set
 from tests.scim.conftest import BASE, ERROR, ScimClient
-from tests.scim_hardening.conftest import RedisServer, free_port, wait_until
+from tests.servers import PostgresCluster, RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -154,84 +152,7 @@ def test_a_hung_broker_never_stalls_a_scim_request(entra_integration, admin_user
 # --- PostgreSQL restarted under a live server ---
 
 
-def _as_postgres(*argv: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603 - fixed argv, no shell
-        ["runuser", "-u", "postgres", "--", *argv],  # noqa: S607 - util-linux, on PATH
-        check=True,
-        capture_output=True,
-        timeout=60,
-        **kwargs,
-    )
-
-
-class Cluster:
-    def __init__(self, bin_dir: Path, data_dir: Path, port: int) -> None:
-        self.bin_dir, self.data_dir, self.port = bin_dir, data_dir, port
-
-    def ctl(self, *args: str) -> None:
-        _as_postgres(
-            str(self.bin_dir / "pg_ctl"),
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.data_dir / "server.log"),
-            "-w",
-            "-t",
-            "30",
-            "-o",
-            f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1",
-            *args,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/qaportal"
-
-
-def _postgres_bin() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    return candidates[0].parent if candidates else None
-
-
-@pytest.fixture
-def throwaway_postgres() -> Iterator[Cluster]:
-    bin_dir = _postgres_bin()
-    if bin_dir is None or shutil.which("runuser") is None or os.geteuid() != 0:
-        pytest.skip("needs PostgreSQL server binaries and root (to run them as postgres)")
-    base = Path(tempfile.mkdtemp(prefix="qa-pg-fault-"))
-    shutil.chown(base, "postgres")
-    cluster = Cluster(bin_dir, base / "data", free_port())
-    _as_postgres(
-        str(bin_dir / "initdb"), "-D", str(cluster.data_dir), "-U", "postgres", "-A", "trust"
-    )
-    cluster.ctl("start")
-    try:
-        _as_postgres(
-            str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "qaportal"
-        )
-        yield cluster
-    finally:
-        subprocess.run(  # noqa: S603 - fixed argv
-            [  # noqa: S607 - util-linux, on PATH
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(cluster.data_dir),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _server_env(cluster: Cluster) -> dict[str, str]:
+def _server_env(cluster: PostgresCluster) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -252,7 +173,9 @@ def _server_env(cluster: Cluster) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server_on(throwaway_postgres: Cluster) -> Iterator[tuple[str, str, Cluster]]:
+def live_server_on(
+    throwaway_postgres: PostgresCluster,
+) -> Iterator[tuple[str, str, PostgresCluster]]:
     """gunicorn (2 sync workers, persistent DB connections) on the throwaway cluster."""
     env = _server_env(throwaway_postgres)
     manage = [sys.executable, str(ROOT / "manage.py")]

@@ -24,6 +24,7 @@ def deploy_check(**env_overrides: str) -> subprocess.CompletedProcess:
         QA_SSO_ENCRYPTION_KEYS="tDqvFFxgkFzXHhE3OWxq3nFFA0p5-CdKMyvsH2VLCvk=",
         REDIS_URL="redis://127.0.0.1:6379/15",
         QA_PORTAL_URL="https://portal.qa.example",
+        EMAIL_URL="smtp+tls://mailer:mail-password@smtp.qa.example:587",
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:////tmp/qaportal-deploy-check.db"),
     )
     env.update(env_overrides)
@@ -84,9 +85,12 @@ def test_a_malformed_sso_encryption_key_is_an_error():
     [
         ({"REDIS_URL": ""}, "integrations.W001"),
         ({"QA_PORTAL_URL": "http://localhost:8000"}, "integrations.W002"),
+        ({"EMAIL_URL": ""}, "integrations.W003"),
     ],
 )
-def test_deploy_check_warns_about_a_one_machine_broker_or_a_local_portal_url(overrides, check_id):
+def test_deploy_check_warns_about_a_one_machine_broker_a_local_portal_url_or_undelivered_email(
+    overrides, check_id
+):
     result = deploy_check(DJANGO_SETTINGS_MODULE="qaportal.settings.production", **overrides)
     assert result.returncode != 0
     assert check_id in result.stderr
