@@ -49,6 +49,16 @@ def wait_until(predicate, *, timeout: float = 15.0, interval: float = 0.05) -> b
     return bool(predicate())
 
 
+def requests_until_refused(send, *, limit: int = 200) -> int:
+    """Call `send()` (a request, returning its response) until one answers 429; return how
+    many were sent. A limiter that never refuses fails the test after `limit` requests instead
+    of hanging the suite."""
+    for sent in range(1, limit + 1):
+        if send().status_code == 429:
+            return sent
+    pytest.fail(f"no request was refused with 429 in {limit} requests")
+
+
 @dataclass
 class RedisServer:
     """A throwaway redis-server (no persistence) on its own port."""
