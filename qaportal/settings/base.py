@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -227,14 +229,22 @@ QA_REAUTH_MAX_AGE = timedelta(minutes=env.int("QA_REAUTH_MAX_AGE_MINUTES", defau
 # --- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server. ---
 REDIS_URL = env.str("REDIS_URL", default="")
 # The cache (the SSO key sets and sign-in limits) is shared by all processes through Redis
-# when there is one; Django's per-process memory cache otherwise.
+# when there is one; Django's per-process memory cache otherwise. Every use of it works without
+# it, so a hung Redis must not hold a web worker: each call gives up after a quarter second
+# and is not retried (redis-py retries a failed connect once by default), so the few calls of
+# one request (a sign-in start, a key lookup) cost well under a second together.
+QA_CACHE_REDIS_OPTIONS = {
+    "socket_connect_timeout": 0.25,
+    "socket_timeout": 0.25,
+    "retry": Retry(NoBackoff(), 0),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "qaportal",
-            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+            "OPTIONS": QA_CACHE_REDIS_OPTIONS,
         }
     }
 if REDIS_URL:
