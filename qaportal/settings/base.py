@@ -27,6 +27,11 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
 
+# Earlier secret keys, newest first, while a rotation settles: Django still accepts what they
+# signed (sessions, password links), and SSO client secrets encrypted under a key derived from
+# one of them stay readable until `manage.py sso_reencrypt_secrets` moves them.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
@@ -161,13 +166,16 @@ if not DEBUG and not SECURE_SSL_REDIRECT:
 QA_SSO_AUTHORITY = env.str("QA_SSO_AUTHORITY", default="https://login.microsoftonline.com").rstrip(
     "/"
 )
-# Fernet keys for client secrets at rest, newest first (sso/crypto.py). Unset, one is derived
-# from SECRET_KEY so that `make run` needs no setup, and `check --deploy` warns (sso.W001).
+# Fernet keys for client secrets at rest, newest first (sso/crypto.py). Unset, they are derived
+# from SECRET_KEY and SECRET_KEY_FALLBACKS so that `make run` needs no setup and a secret-key
+# rotation done with fallbacks keeps the secrets readable; `check --deploy` is an error then
+# (sso.E002), because a rotation without fallbacks would make them unreadable.
 QA_SSO_ENCRYPTION_KEYS_FROM_ENV = bool(env.list("QA_SSO_ENCRYPTION_KEYS", default=[]))
 QA_SSO_ENCRYPTION_KEYS = env.list("QA_SSO_ENCRYPTION_KEYS", default=[]) or [
     base64.urlsafe_b64encode(
-        hashlib.sha256(f"qaportal.sso.client-secret:{SECRET_KEY}".encode()).digest()
+        hashlib.sha256(f"qaportal.sso.client-secret:{secret_key}".encode()).digest()
     ).decode()
+    for secret_key in [SECRET_KEY, *SECRET_KEY_FALLBACKS]
 ]
 QA_SSO_HTTP_TIMEOUT = 10  # seconds, for each request to Microsoft
 QA_SSO_JWKS_CACHE_SECONDS = 24 * 60 * 60
