@@ -189,7 +189,9 @@ OIDC_RP_SCOPES = "openid profile email"
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
-OIDC_MAX_STATES = 10
+# One sign-in under way per session: a new start replaces the previous one (whose callback is
+# then refused), so a session never collects states however often it starts.
+OIDC_MAX_STATES = 1
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
 OIDC_TIMEOUT = QA_SSO_HTTP_TIMEOUT
 
@@ -303,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
     "prune-provisioning-activity": {
         "task": "integrations.tasks.provisioning_events_prune",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Sessions of sign-ins that were started and never finished, among others.
+    "clear-expired-sessions": {
+        "task": "sso.tasks.sessions_clear_expired",
+        "schedule": crontab(hour=3, minute=47),
     },
 }
 

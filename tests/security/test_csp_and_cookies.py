@@ -13,7 +13,9 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from integrations.models import Integration
 from integrations.services import provisioning_event_record
+from sso.services import sso_connection_save
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import LearnerFactory, TeamFactory
 
@@ -56,8 +58,20 @@ def portal(client, admin_user, company, generated_key):
         resource_name="alice@contoso.com",
     )
     entra = {"provider": "entra-id"}
+    connection = sso_connection_save(
+        integration=Integration.objects.get(company=company, provider="entra-id"),
+        tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47",
+        client_id="3c3a7d3e-5a0f-4b8e-9a0b-6f1f0d9a1c11",
+        client_secret="client-secret-value",
+        is_enabled=True,
+        require_sso=False,
+        updated_by=admin_user,
+    )
     pages = {
         "accounts:login": client.get(reverse("accounts:login")),
+        "sso:link_sign_in": client.get(
+            reverse("sso:link_sign_in", kwargs={"sign_in_id": connection.sign_in_id})
+        ),
     }
     client.post(
         reverse("accounts:login"), {"username": admin_user.email, "password": ADMIN_PASSWORD}

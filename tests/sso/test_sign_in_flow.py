@@ -316,15 +316,45 @@ def test_callbacks_without_a_code_are_refused_without_locking_anyone_out(
     assert response.status_code == 302
 
 
-def test_each_tab_lands_where_its_own_sign_in_started(client, idp, alice):
-    first = client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/one/"})
-    client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/two/"})
-    callback = idp.sign_in(
-        requests.Session(), first["Location"], "alice@contoso.com", PROVIDER_PASSWORD
-    )
-    parts = urlsplit(callback)
-    response = client.get(f"{parts.path}?{parts.query}")
-    assert response["Location"] == "/one/"
+def test_a_new_sign_in_replaces_the_one_under_way(client, idp, alice):
+    """One pending sign-in per session: an earlier tab's answer is refused (it says to start
+    again) and the latest one lands where it started."""
+    starts = [
+        client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": next_url})
+        for next_url in ("/one/", "/two/")
+    ]
+    answers = []
+    for start in starts:
+        callback = idp.sign_in(
+            requests.Session(), start["Location"], "alice@contoso.com", PROVIDER_PASSWORD
+        )
+        parts = urlsplit(callback)
+        answers.append(client.get(f"{parts.path}?{parts.query}"))
+    assert answers[0].status_code == 403
+    assert "<code>state_invalid</code>" in answers[0].content.decode()
+    assert answers[1].status_code == 302
+    assert answers[1]["Location"] == "/two/"
+
+
+def test_starting_again_and_again_keeps_one_pending_sign_in_in_the_session(client, idp):
+    for n in range(12):
+        start = client.post(reverse("sso:start"), {"username": "a@contoso.com", "next": f"/{n}/"})
+        assert start.status_code == 302
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    assert list(client.session["oidc_states"]) == [state]
+    assert client.session["sso_flow"]["state"] == state
+    assert client.session["sso_flow"]["next"] == "/11/"
+
+
+def test_a_start_that_sends_no_one_to_microsoft_stores_no_session(db, settings, idp):
+    from django.contrib.sessions.models import Session
+
+    settings.QA_SSO_START_LIMIT = 2
+    emails = ["nobody@nowhere.example", "not-an-email", "x@nowhere.example", "a@contoso.com"]
+    statuses = [Client().post(reverse("sso:start"), {"username": e}).status_code for e in emails]
+    # Unknown, malformed, unknown, then over the limit from this address.
+    assert statuses == [200, 400, 200, 429]
+    assert Session.objects.count() == 0
 
 
 def test_an_anonymous_probe_of_the_callback_stores_no_session(db):
