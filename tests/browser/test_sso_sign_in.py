@@ -40,6 +40,7 @@ def sso_page(entra, settings):
     directives = {**policy["DIRECTIVES"], "form-action": ["'self'", entra.authority]}
     settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
     with chromium_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         yield page
 
 
@@ -90,6 +91,10 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     sso.get_by_role("button", name="Save single sign-on").click()
     expect(page.get_by_text("Single sign-on settings saved.")).to_be_visible()
     expect(sso.get_by_text("On", exact=True)).to_be_visible()
+    # The company's own sign-in link, for the admin to share with learners.
+    sso.get_by_role("button", name="Copy the sign-in link for learners").click()
+    sign_in_link = page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(rf"{re.escape(live_server.url)}/sso/c/[A-Za-z0-9_-]{{22}}/", sign_in_link)
     page.screenshot(path=str(SCREENS / "29-sso-settings.png"), full_page=True)
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
     page.get_by_role("button", name="Sign out").click()
@@ -112,6 +117,15 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
     expect(page.get_by_role("link", name="Settings & Integrations")).to_have_count(0)
 
+    # Signed out, Nora signs in again through her company's link (Microsoft remembers her).
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.goto(sign_in_link)
+    expect(page.get_by_text("Contoso signs in with Microsoft Entra ID.")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "30b-sso-sign-in-link.png"), full_page=True)
+    page.get_by_role("button", name="Sign in with Microsoft").click()
+    expect(page.get_by_role("heading", name="Welcome, Nora North", level=1)).to_be_visible()
+
     # Entra deactivates Nora: her session ends at once.
     assert _scim_deactivate(live_server, generated_key.plaintext, learner.scim_id) == 200
     page.goto(f"{live_server.url}/")
@@ -130,4 +144,4 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
         .order_by("id")
         .values_list("outcome", "scim_type")
     )
-    assert outcomes == [("success", ""), ("failed", "deactivated_user")]
+    assert outcomes == [("success", ""), ("success", ""), ("failed", "deactivated_user")]
