@@ -138,9 +138,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# "exports": CSV files prepared by workers (integrations/exports/). Private: not under
+# STATIC_ROOT or MEDIA_ROOT, served only by the download view to the company's admins. With
+# several machines, point it at storage they share (e.g. django-storages' S3 backend).
+QA_EXPORT_STORAGE = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": env.str("QA_EXPORT_DIR", default=str(VAR_DIR / "exports"))},
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "exports": QA_EXPORT_STORAGE,
 }
 
 # --- Security: on whenever DEBUG is off, so `check --deploy` is clean in production. ---
@@ -306,6 +314,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.provisioning_events_prune",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Run export jobs whose message was lost or whose worker died; delete expired exports.
+    "sweep-export-jobs": {
+        "task": "integrations.exports.tasks.export_jobs_sweep",
+        "schedule": 60.0,
+    },
     # Sessions of sign-ins that were started and never finished, among others.
     "clear-expired-sessions": {
         "task": "sso.tasks.sessions_clear_expired",
@@ -337,6 +350,15 @@ QA_PORTAL_URL = env.str("QA_PORTAL_URL", default="http://localhost:8000").rstrip
 # Provisioning activity older than this is pruned nightly, in batches of this many rows.
 QA_ACTIVITY_RETENTION_DAYS = env.int("QA_ACTIVITY_RETENTION_DAYS", default=90)
 QA_ACTIVITY_RETENTION_BATCH_SIZE = env.int("QA_ACTIVITY_RETENTION_BATCH_SIZE", default=5000)
+# CSV exports (integrations/exports/): up to this many rows one streams from the web request;
+# above it a Celery job writes the file, so no export meets the web server's timeout.
+QA_EXPORT_IMMEDIATE_MAX_ROWS = env.int("QA_EXPORT_IMMEDIATE_MAX_ROWS", default=10_000)
+# A prepared file, and its job, is deleted this long after the job was requested or finished.
+QA_EXPORT_RETENTION = timedelta(hours=env.int("QA_EXPORT_RETENTION_HOURS", default=24))
+# Unfinished export jobs a company may have at once (the same export twice is one job).
+QA_EXPORT_MAX_PENDING = env.int("QA_EXPORT_MAX_PENDING", default=3)
+# A running job whose progress has not moved for this long is run again (its worker died).
+QA_EXPORT_STALE_AFTER = timedelta(minutes=5)
 # SCIM rate limits (scim/throttle.py), kept in Redis when REDIS_URL is set, else per process.
 # Requests/second per API key, with bursts of twice that; 0 turns it off (load benchmarks).
 # Entra needs at least 25 requests/second per tenant (ENTRA.md §8).
