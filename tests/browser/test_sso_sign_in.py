@@ -16,6 +16,7 @@ import pytest
 
 from integrations.models import ProvisioningEvent
 from sso.models import VerifiedDomain
+from tests.browser.axe import page_fits_width, serious_accessibility_violations
 from tests.browser.chromium import SCREENS, chromium_page, expect
 from tests.browser.test_entra_setup_journey import sign_in
 from tests.factories import LearnerFactory
@@ -91,6 +92,7 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     sso.get_by_role("button", name="Save single sign-on").click()
     expect(page.get_by_text("Single sign-on settings saved.")).to_be_visible()
     expect(sso.get_by_text("On", exact=True)).to_be_visible()
+    assert serious_accessibility_violations(page) == []
     # The company's own sign-in link, for the admin to share with learners.
     sso.get_by_role("button", name="Copy the sign-in link for learners").click()
     sign_in_link = page.evaluate("navigator.clipboard.readText()")
@@ -122,7 +124,11 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     expect(page).to_have_url(re.compile(r"/login/"))
     page.goto(sign_in_link)
     expect(page.get_by_text("Contoso signs in with Microsoft Entra ID.")).to_be_visible()
-    page.screenshot(path=str(SCREENS / "30b-sso-sign-in-link.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page_fits_width(page)
+    page.screenshot(path=str(SCREENS / "30b-sso-sign-in-link-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Sign in with Microsoft").click()
     expect(page.get_by_role("heading", name="Welcome, Nora North", level=1)).to_be_visible()
 
