@@ -45,8 +45,9 @@ def export_storage() -> Storage:
     return storages["exports"]
 
 
-def _audit_detail(job_or_kind_name: str, params: dict, rows: int | None, job_id: int | None):
-    kind = export_kind_get(job_or_kind_name)
+def _audit_detail(kind_name: str, params: dict, rows: int | None, job_id: int | None) -> dict:
+    """What the audit trail keeps of an export: which data, which filter, how much, which job."""
+    kind = export_kind_get(kind_name)
     return {
         "export": kind.label,
         "kind": kind.name,
@@ -163,9 +164,9 @@ def export_job_run(*, job_id: int) -> bool:
     job = _claim(job_id, timezone.now())
     if job is None:
         return False
-    kind = export_kind_get(job.kind)
     storage = export_storage()
     try:
+        kind = export_kind_get(job.kind)
         _progress(job, total_rows=kind.count(company=job.company, params=job.params, limit=None))
         written = 0
 
