@@ -1,8 +1,9 @@
 """Rate limits of the SCIM endpoint: requests per API key, failed bearer attempts per client IP.
 
-- Per key (never global, ENTRA.md §8): a token bucket of QA_SCIM_RATE_LIMIT requests/second
-  (0 turns it off) holding BURST_SECONDS seconds' worth of requests, so Entra's documented
-  floor of 25 requests/second is always met with room for a burst.
+- Per key (never global: one company must never slow another): a token bucket of
+  QA_SCIM_RATE_LIMIT requests/second (0 turns it off) holding BURST_SECONDS seconds' worth of
+  requests, so Entra's documented floor of 25 requests/second is always met with room for a
+  burst.
 - Per client IP: more than QA_SCIM_AUTH_FAILURE_LIMIT failed bearer attempts (no key, not a
   key, or an unknown key) in AUTH_FAILURE_WINDOW seconds answer 429 instead of 401. Revoked and
   expired keys do not count: those are Entra still holding an old key, logged for the company.

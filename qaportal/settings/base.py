@@ -361,7 +361,7 @@ QA_EXPORT_MAX_PENDING = env.int("QA_EXPORT_MAX_PENDING", default=3)
 QA_EXPORT_STALE_AFTER = timedelta(minutes=5)
 # SCIM rate limits (scim/throttle.py), kept in Redis when REDIS_URL is set, else per process.
 # Requests/second per API key, with bursts of twice that; 0 turns it off (load benchmarks).
-# Entra needs at least 25 requests/second per tenant (ENTRA.md §8).
+# Entra needs at least 25 requests/second per tenant.
 QA_SCIM_RATE_LIMIT = env.float("QA_SCIM_RATE_LIMIT", default=50)
 # Failed bearer attempts (no key, not a key, unknown key) per client IP per minute before 429;
 # 0 turns it off.

@@ -1,4 +1,4 @@
-"""Sign in with Microsoft in a real Chromium (issue 8, item 5).
+"""Sign in with Microsoft in a real Chromium.
 
 A learner that SCIM provisioned types their work email on the sign-in page, chooses
 "Sign in with Microsoft", signs in on the local OpenID Connect provider's own page (a second

@@ -65,15 +65,15 @@ class Deviation:
 
 PATCH_USER_204 = (
     "RFC 7644 §3.5.2: a successful PATCH answers 200 with the resource or 204 No Content. "
-    "Entra accepts both (ENTRA.md §4.2; Microsoft's validator accepts 200 or 204). QA answers "
+    "Entra accepts both (Microsoft's validator accepts 200 or 204). QA answers "
     "200 with the updated user, as Microsoft's documented examples of a user PATCH do."
 )
 UNQUOTED_FILTER = (
     "The comparison value {value} is not quoted: RFC 7644 §3.4.2.2 allows only false, null, "
     "true, a number or a JSON string there, so the filter is malformed and QA answers 400 "
-    "`invalidFilter` (issue 3 item 5). The reference server's parser accepts bare words. QA "
+    "`invalidFilter`. The reference server's parser accepts bare words. QA "
     "evaluates the same filter with quoted values ({quoted}); Entra itself sends only quoted "
-    "`eq` and `and` filters (ENTRA.md §1)."
+    "`eq` and `and` filters."
 )
 POSTMAN_DEVIATIONS: list[Deviation] = [
     Deviation(
@@ -149,7 +149,7 @@ POSTMAN_DEVIATIONS: list[Deviation] = [
         '204 for `{"op":"add","path":"members","value":"string id 1"}`',
         "400 `invalidValue`, group unchanged",
         "The value is neither a list of member objects (RFC 7643 §4.2) nor the id of a user of "
-        "the company. Issue 4 item 5: unknown member ids are never added; the endpoint answers "
+        "the company. Unknown member ids are never added; the endpoint answers "
         "400 `invalidValue` naming them and changes nothing. The reference server stores any "
         "string.",
         qa_status=400,

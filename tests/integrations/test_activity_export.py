@@ -1,4 +1,4 @@
-"""The CSV export of the activity: content, filter, streaming, tenancy, injection (issue 5, 2)."""
+"""The CSV export of the activity: content, filter, streaming, tenancy, injection."""
 
 import csv
 import io

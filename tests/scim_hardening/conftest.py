@@ -1,4 +1,4 @@
-"""Issue 7 (SCIM side): clients holding real keys, and private servers that a test may kill.
+"""SCIM clients holding real keys, and private servers that a test may kill.
 
 The shared PostgreSQL (5432) and Redis (6379) serve other suites running at the same time, so
 a fault is only ever injected into a server started here, on a free port, and stopped here.

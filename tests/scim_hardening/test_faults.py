@@ -1,4 +1,4 @@
-"""Issue 7 item 4: SCIM under real infrastructure faults.
+"""SCIM under real infrastructure faults.
 
 Faults are injected only into servers started here: a private redis-server, and a throwaway
 PostgreSQL cluster (initdb in a temporary folder) behind a gunicorn process with the production

@@ -1,4 +1,4 @@
-"""Issue 7 item 3: SCIM rate limits, per API key and per client IP, on Redis and in-process.
+"""SCIM rate limits, per API key and per client IP, on Redis and in-process.
 
 Each test turns the limits on (the test settings leave them off) and runs once with the state in
 a private Redis and once in this process (the embedded default without REDIS_URL).

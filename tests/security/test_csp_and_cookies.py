@@ -1,5 +1,5 @@
 """Content-Security-Policy on every page, markup that needs no 'unsafe-inline', and secure
-cookies in production (issue 7, item 5)."""
+cookies in production."""
 
 import json
 import os

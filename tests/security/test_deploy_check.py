@@ -1,4 +1,4 @@
-"""`manage.py check --deploy` is clean in production with a real secret key (issue 7, item 5).
+"""`manage.py check --deploy` is clean in production with a real secret key.
 
 Run in a subprocess: the deploy checks read settings made at import from the environment,
 which the test run's settings module has already fixed.

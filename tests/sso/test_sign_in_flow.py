@@ -1,4 +1,4 @@
-"""Sign in with Microsoft end to end against a real OpenID Connect provider (issue 8, items 2-4).
+"""Sign in with Microsoft end to end against a real OpenID Connect provider.
 
 The provider (tests/oidc_provider) runs in its own process and serves Entra's v2.0 paths: the
 portal sends the person there, they sign in on its page, and the portal exchanges the code

@@ -1,5 +1,5 @@
-"""Sign in with Microsoft, first half: from the typed email to the company's Entra tenant
-(issue 8, item 2), without telling anyone which accounts exist."""
+"""Sign in with Microsoft, first half: from the typed email to the company's Entra tenant,
+without telling anyone which accounts exist."""
 
 import base64
 import hashlib
