@@ -10,6 +10,11 @@ class IntegrationsConfig(AppConfig):
 
         from . import checks  # noqa: F401 - registers the deployment checks
         from .dashboard import dashboard_context
+        from .exports import tasks  # noqa: F401 - the export tasks, for the worker
+        from .exports.activity import ACTIVITY_EXPORT_KIND
+        from .exports.kinds import export_kind_register
+
+        export_kind_register(ACTIVITY_EXPORT_KIND)
 
         dashboard_section_register(
             slot="alerts",

@@ -104,6 +104,9 @@ class AuditEvent(models.Model):
         KEY_EXPIRED = "key_expired", "API key expired"
         # Written by sso/ when the Single sign-on section (or staff, in Django admin) changes.
         SSO_UPDATED = "sso_updated", "Changed single sign-on"
+        # CSV exports (integrations/exports/): who asked for which data, and who downloaded it.
+        EXPORT_REQUESTED = "export_requested", "Requested a CSV export"
+        EXPORT_DOWNLOADED = "export_downloaded", "Downloaded a CSV export"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(
@@ -241,3 +244,62 @@ CHANGE_OPERATIONS = frozenset(
 # Rows that are not requests of Entra's provisioning (people signing in): connection health
 # and the Dashboard's failure counts leave them out.
 NON_SCIM_OPERATIONS = frozenset({Operation.SSO_SIGN_IN})
+
+
+class ExportJob(models.Model):
+    """A CSV export written to private storage by a Celery worker (integrations/exports/).
+
+    Exports too large for one web request are prepared here: the job records what was asked
+    (`kind` of the export registry and its `params`, e.g. the activity filter), its progress,
+    and the file once written. File and row are deleted at `expires_at`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Being prepared"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Written as rows are written: a run whose heartbeat stops (a killed worker) is run again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Each run claims the job with attempts + 1 and writes only while it still holds that
+    # number, so a run that was given up on cannot overwrite a newer one.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_size = models.PositiveBigIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    error = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = "export job"
+        indexes = [
+            models.Index(fields=["company", "-requested_at"], name="integrations_export_recent"),
+            models.Index(fields=["expires_at"], name="integrations_export_expiry"),
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                name="integrations_export_pending",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def is_downloadable_at(self, now) -> bool:
+        return self.status == self.Status.DONE and bool(self.file_name) and now < self.expires_at

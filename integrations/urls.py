@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .exports import views as export_views
 
 app_name = "integrations"
 urlpatterns = [
@@ -35,5 +36,21 @@ urlpatterns = [
         "integrations/<slug:provider>/audit/",
         views.AuditTrailView.as_view(),
         name="audit_trail",
+    ),
+    # Large CSV exports, prepared by a worker (integrations/exports/).
+    path(
+        "exports/<int:job_id>/",
+        export_views.ExportJobDetailView.as_view(),
+        name="export_job_detail",
+    ),
+    path(
+        "exports/<int:job_id>/progress/",
+        export_views.ExportJobProgressView.as_view(),
+        name="export_job_progress",
+    ),
+    path(
+        "exports/<int:job_id>/download/",
+        export_views.ExportJobDownloadView.as_view(),
+        name="export_job_download",
     ),
 ]

@@ -5,10 +5,8 @@ Every object is looked up through a selector filtered on `request.user.company`,
 company's integration or key is a 404 exactly like a missing one.
 """
 
-import csv
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -30,12 +28,21 @@ from qaportal.accounts.mixins import (
 from qaportal.accounts.selectors import company_admin_list
 
 from .exceptions import ApiKeyNotRevocable
+from .exports.activity import (
+    ACTIVITY_EXPORT,
+    EXPORT_HEADER,
+    activity_export_count,
+    activity_export_params,
+    activity_export_rows,
+)
+from .exports.kinds import csv_chunks
+from .exports.services import export_streamed_record
+from .exports.views import export_job_start_response, export_offer_response
 from .models import ApiKey, Integration, ProvisioningEvent
 from .sections import integration_sections_build
 from .selectors.activity import (
     ActivityCursor,
     ActivityFilter,
-    provisioning_event_list,
     provisioning_event_page,
 )
 from .selectors.health import connection_health_get
@@ -366,86 +373,36 @@ class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixi
         return render(request, "integrations/activity.html", context)
 
 
-class _Echo:
-    """A file-like object whose write() returns the line, for csv.writer in a stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> object:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a quote first.
-
-    A userName or an error detail comes from the identity provider, so "=HYPERLINK(...)"
-    must not run when an admin opens the export (OWASP, CSV injection).
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-EXPORT_HEADER = [
-    "Time (UTC)",
-    "Activity",
-    "Operation",
-    "Resource type",
-    "Resource name",
-    "Resource id",
-    "Outcome",
-    "Status",
-    "SCIM error type",
-    "Detail",
-    "Method",
-    "Path",
-    "Key",
-    "Duration (ms)",
-]
-
-
-def _export_lines(events: Iterable[ProvisioningEvent], *, rows_per_chunk: int) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    # A BOM, so that Excel reads the UTF-8 of names such as "Zoë" correctly.
-    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
-    chunk: list[str] = []
-    for event in events:
-        row = ActivityRow(event=event)
-        cells = [
-            event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            row.summary,
-            event.operation,
-            event.resource_type,
-            event.resource_name,
-            event.resource_id,
-            row.outcome_label,
-            event.status_code,
-            event.scim_type,
-            row.detail,
-            event.method,
-            event.path,
-            row.key_prefix,
-            event.duration_ms,
-        ]
-        chunk.append(writer.writerow([csv_safe(cell) for cell in cells]))
-        if len(chunk) >= rows_per_chunk:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
-
 class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
-    """The activity of the current filter as CSV, streamed: rows are read from a server-side
-    cursor in chunks and written as they come, so a million rows never sit in memory."""
+    """The activity of the current filter as CSV.
 
-    def get(self, request: HttpRequest, provider: str) -> StreamingHttpResponse:
-        filters = ActivityFilterForm(request.GET).filters()
-        events = provisioning_event_list(company=request.user.company, filters=filters)
+    Up to QA_EXPORT_IMMEDIATE_MAX_ROWS rows, streamed at once: rows are read from a
+    server-side cursor in chunks and written as they come. Larger exports would outlast the
+    web server's timeout and hold a worker, so GET offers to prepare the file in the
+    background and POST starts that job (integrations/exports/).
+    """
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
+        rows = activity_export_count(company=request.user.company, params=params, limit=limit + 1)
+        if rows > limit:
+            return export_offer_response(
+                request, kind=ACTIVITY_EXPORT, params=params, at_least_rows=limit
+            )
+        export_streamed_record(
+            company=request.user.company,
+            kind=ACTIVITY_EXPORT,
+            params=params,
+            rows=rows,
+            downloaded_by=request.user,
+            ip_address=client_ip_address(request),
+        )
         response = StreamingHttpResponse(
-            _export_lines(
-                events.iterator(chunk_size=EXPORT_CHUNK_SIZE), rows_per_chunk=EXPORT_CHUNK_SIZE
+            csv_chunks(
+                header=EXPORT_HEADER,
+                rows=activity_export_rows(company=request.user.company, params=params),
+                rows_per_chunk=EXPORT_CHUNK_SIZE,
             ),
             content_type="text/csv; charset=utf-8",
         )
@@ -454,6 +411,10 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
         return response
+
+    def post(self, request: HttpRequest, provider: str) -> HttpResponse:
+        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        return export_job_start_response(request, kind=ACTIVITY_EXPORT, params=params)
 
 
 class AuditTrailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):

@@ -1,8 +1,9 @@
 """Rate limits of the SCIM endpoint: requests per API key, failed bearer attempts per client IP.
 
-- Per key (never global; see docs/entra-behaviour.md): a token bucket of QA_SCIM_RATE_LIMIT
-  requests/second (0 turns it off) holding BURST_SECONDS seconds' worth of requests, so
-  Entra's documented floor of 25 requests/second is always met with room for a burst.
+- Per key (never global: one company must never slow another): a token bucket of
+  QA_SCIM_RATE_LIMIT requests/second (0 turns it off) holding BURST_SECONDS seconds' worth of
+  requests, so Entra's documented floor of 25 requests/second is always met with room for a
+  burst.
 - Per client IP: more than QA_SCIM_AUTH_FAILURE_LIMIT failed bearer attempts (no key, not a
   key, or an unknown key) in AUTH_FAILURE_WINDOW seconds answer 429 instead of 401. Revoked and
   expired keys do not count: those are Entra still holding an old key, logged for the company.
@@ -10,8 +11,10 @@
 State lives in Redis when REDIS_URL is set (one Lua script per decision, so concurrent web
 processes share one atomic bucket), otherwise in this process (the embedded default of
 `make run`: one process, so the limit holds; with several workers each gets its own bucket).
-Redis being down never refuses a request: the limiter fails open and logs a warning at most
-once a minute per process. No decision here costs an SQL query.
+When Redis fails (down, hung past REDIS_TIMEOUT), the same limits are kept in this process
+until Redis answers again: a client can then get up to the limit once per web process, never
+unlimited, and Redis being down still refuses no request that is within the limits. A warning
+is logged at most once a minute per process. No decision here costs an SQL query.
 """
 
 import logging
@@ -33,7 +36,7 @@ AUTH_FAILURE_WINDOW = 60
 # A refused request is logged to the activity log once per key per this many seconds at most,
 # so a client that ignores Retry-After cannot turn the limiter into a flood of INSERTs.
 REFUSAL_LOG_INTERVAL = 1.0
-# After Redis fails, it is not asked again for this long (requests are served unthrottled).
+# After Redis fails, it is not asked again for this long (the in-process limits apply).
 REDIS_RETRY_AFTER_FAILURE = 5.0
 REDIS_WARNING_INTERVAL = 60.0
 # A throttle must never slow a request noticeably, even when Redis hangs.
@@ -100,7 +103,7 @@ ALLOWED = Decision(allowed=True)
 
 
 class _LocalStore:
-    """In-process buckets and counters, for the embedded default without Redis."""
+    """In-process buckets and counters: the store without Redis, and the fallback when it fails."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -169,7 +172,7 @@ class _RedisStore:
 
 
 class _Stores:
-    """The store for the current REDIS_URL, and the fail-open state when Redis is down."""
+    """The store for the current REDIS_URL, and the in-process fallback while Redis fails."""
 
     def __init__(self) -> None:
         self.local = _LocalStore()
@@ -178,13 +181,11 @@ class _Stores:
         self._skip_redis_until = 0.0
         self._warned_at = -math.inf
 
-    def current(self) -> "_LocalStore | _RedisStore | None":
-        """The store to ask, or None while Redis is failing (fail open)."""
+    def current(self) -> "_LocalStore | _RedisStore":
+        """The store to ask: Redis if configured and not failing, else this process's."""
         url = getattr(settings, "REDIS_URL", "")
-        if not url:
+        if not url or time.monotonic() < self._skip_redis_until:
             return self.local
-        if time.monotonic() < self._skip_redis_until:
-            return None
         with self._lock:
             if url not in self._redis:
                 self._redis[url] = _RedisStore(url)
@@ -196,8 +197,8 @@ class _Stores:
         if now - self._warned_at >= REDIS_WARNING_INTERVAL:
             self._warned_at = now
             logger.warning(
-                "SCIM rate limiting is off: Redis is unavailable (%s). Requests are served "
-                "unthrottled; Redis is tried again every %d s.",
+                "SCIM rate limits are kept per process: Redis is unavailable (%s). Each web "
+                "process applies the limits on its own; Redis is tried again every %d s.",
                 exc.__class__.__name__,
                 REDIS_RETRY_AFTER_FAILURE,
             )
@@ -206,23 +207,29 @@ class _Stores:
 _stores = _Stores()
 
 
+def _ask(operation):
+    """`operation(store)` on the current store; on a Redis failure, on the in-process one."""
+    store = _stores.current()
+    try:
+        return operation(store)
+    except redis.RedisError as exc:
+        _stores.redis_failed(exc)
+        return operation(_stores.local)
+
+
 def key_request_allow(*, key_id: str) -> Decision:
     """Take one request from the API key's bucket (QA_SCIM_RATE_LIMIT per second, read now).
 
     `key_id` is the key's public id: unique across databases, so processes sharing one Redis
-    never share a bucket by accident. Never raises: Redis being down allows the request.
+    never share a bucket by accident. Never raises: with Redis failing, this process's own
+    bucket of the same size decides.
     """
     rate = float(getattr(settings, "QA_SCIM_RATE_LIMIT", 0) or 0)
     if rate <= 0:
         return ALLOWED
-    store = _stores.current()
-    if store is None:
-        return ALLOWED
-    try:
-        allowed, wait, note = store.take(f"key:{key_id}", rate=rate, capacity=rate * BURST_SECONDS)
-    except redis.RedisError as exc:
-        _stores.redis_failed(exc)
-        return ALLOWED
+    allowed, wait, note = _ask(
+        lambda store: store.take(f"key:{key_id}", rate=rate, capacity=rate * BURST_SECONDS)
+    )
     if allowed:
         return ALLOWED
     return Decision(allowed=False, retry_after=max(1, math.ceil(wait)), log_refusal=note)
@@ -234,19 +241,14 @@ def auth_failure_register(*, client_ip: str) -> Decision:
     QA_SCIM_AUTH_FAILURE_LIMIT failures per AUTH_FAILURE_WINDOW seconds (0 turns it off).
     A valid key is never refused because of its IP: Entra calls from shared Azure addresses,
     so someone else's bad attempts must not lock a tenant out; the key's entropy, not this
-    counter, is what defeats guessing. Never raises: Redis being down allows the attempt.
+    counter, is what defeats guessing. Never raises: with Redis failing, this process counts.
     """
     limit = int(getattr(settings, "QA_SCIM_AUTH_FAILURE_LIMIT", 0) or 0)
     if limit <= 0:
         return ALLOWED
-    store = _stores.current()
-    if store is None:
-        return ALLOWED
-    try:
-        count, seconds_left = store.count(f"auth-failures:{client_ip}", window=AUTH_FAILURE_WINDOW)
-    except redis.RedisError as exc:
-        _stores.redis_failed(exc)
-        return ALLOWED
+    count, seconds_left = _ask(
+        lambda store: store.count(f"auth-failures:{client_ip}", window=AUTH_FAILURE_WINDOW)
+    )
     if count <= limit:
         return ALLOWED
     if count == limit + 1:

@@ -25,6 +25,7 @@ class SsoConnectionAdmin(admin.ModelAdmin):
         "tenant_id",
         "client_id",
         "client_secret_hint",
+        "sign_in_id",
         "updated_at",
         "updated_by",
     ]
@@ -33,6 +34,7 @@ class SsoConnectionAdmin(admin.ModelAdmin):
         "tenant_id",
         "client_id",
         "client_secret_hint",
+        "sign_in_id",
         "is_enabled",
         "require_sso",
         "updated_at",

@@ -2,7 +2,7 @@
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Tags, register
 
 
 @register()
@@ -27,11 +27,14 @@ def encryption_keys_check(app_configs, **kwargs) -> list:
 def encryption_keys_deploy_check(app_configs, **kwargs) -> list:
     if settings.QA_SSO_ENCRYPTION_KEYS_FROM_ENV:
         return []
+    # An error, not a warning: the derived key changes with DJANGO_SECRET_KEY, and a rotation
+    # that forgets DJANGO_SECRET_KEY_FALLBACKS silently breaks every company's sign-in.
     return [
-        Warning(
+        Error(
             "QA_SSO_ENCRYPTION_KEYS is not set: SSO client secrets are encrypted with a key "
-            "derived from DJANGO_SECRET_KEY, so changing that key makes them unreadable.",
+            "derived from DJANGO_SECRET_KEY, so changing that key without keeping the old one "
+            "in DJANGO_SECRET_KEY_FALLBACKS makes them unreadable and stops Microsoft sign-in.",
             hint="Set QA_SSO_ENCRYPTION_KEYS to a Fernet key of its own (see README).",
-            id="sso.W001",
+            id="sso.E002",
         )
     ]

@@ -1,8 +1,10 @@
 """Forms of single sign-on: validation only."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django import forms
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import SsoConnection
 
@@ -67,12 +69,46 @@ class SsoSettingsForm(forms.Form):
         return cleaned
 
 
+# Longer `next` values are dropped: no page of the portal needs one, and each is kept in the
+# session until the sign-in ends.
+MAX_NEXT_LENGTH = 512
+
+
+def local_path_or_blank(value: str) -> str:
+    """`value` if it is a path of this site ("/teams/?page=2"), else "".
+
+    No scheme, no host (not even this one), no protocol-relative "//host" or "/\\host", no
+    control characters, at most MAX_NEXT_LENGTH characters: where a sign-in may send the person
+    afterwards, so never anywhere else.
+    """
+    if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
+        return ""
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        return ""
+    if not url_has_allowed_host_and_scheme(value, allowed_hosts=set()):
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return ""
+    return value
+
+
+class _NextField(forms.CharField):
+    """Where to go after signing in: a local path, or blank. An unsafe or odd value is dropped,
+    never an error (the field comes from a link anyone can write)."""
+
+    def __init__(self) -> None:
+        super().__init__(required=False, strip=True)
+
+    def clean(self, value: object) -> str:
+        return local_path_or_blank(super().clean(value))
+
+
 class SsoStartForm(forms.Form):
     """The email typed on the sign-in page (its `username` field), and where to go after."""
 
     username = forms.EmailField(max_length=254)
-    # Any length: an unsafe or odd `next` is dropped by the view, never an error.
-    next = forms.CharField(required=False)
+    next = _NextField()
 
     error_messages = {"required": "Type your work email first, then choose Sign in with Microsoft."}
 
@@ -81,4 +117,23 @@ class SsoStartForm(forms.Form):
         self.fields["username"].error_messages["required"] = self.error_messages["required"]
         self.fields["username"].error_messages["invalid"] = (
             "Type a work email like name@company.com, then choose Sign in with Microsoft."
+        )
+
+
+class SsoLinkSignInForm(forms.Form):
+    """A company's sign-in link: the email is optional (Microsoft asks for it if it is blank)."""
+
+    username = forms.EmailField(
+        label="Work email (optional)",
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="Microsoft fills it in for you on its page.",
+    )
+    next = _NextField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["invalid"] = (
+            "Type a work email like name@company.com, or leave it blank."
         )

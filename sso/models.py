@@ -1,5 +1,7 @@
 """Single sign-on with Microsoft Entra ID (OpenID Connect), per company."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,6 +10,11 @@ from django.utils import timezone
 
 from integrations.models import Integration
 from qaportal.accounts.models import Company
+
+
+def sign_in_id_new() -> str:
+    """An opaque id for a company's sign-in link: 128 random bits, URL-safe, no company name."""
+    return secrets.token_urlsafe(16)
 
 
 class SsoConnection(models.Model):
@@ -30,6 +37,11 @@ class SsoConnection(models.Model):
     # Learners of the company may then sign in with Microsoft only; admins keep their password
     # so that a broken Entra app registration never locks the company out of QA Portal.
     require_sso = models.BooleanField("require single sign-on for learners", default=False)
+    # The company's own sign-in link (/sso/c/<sign_in_id>/): it signs in through this connection
+    # only, whatever other companies provision, so no one else's data can steer or block it.
+    sign_in_id = models.SlugField(
+        "sign-in link id", max_length=32, unique=True, default=sign_in_id_new, editable=False
+    )
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

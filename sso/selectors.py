@@ -25,15 +25,28 @@ def verified_domain_list(*, company: Company) -> QuerySet[VerifiedDomain]:
     return VerifiedDomain.objects.filter(company=company).order_by("domain")
 
 
+def sso_connection_for_sign_in_link(*, sign_in_id: str) -> SsoConnection | None:
+    """The connection whose sign-in link carries `sign_in_id`, switched on or not."""
+    return (
+        SsoConnection.objects.filter(
+            sign_in_id=sign_in_id, integration__provider=Integration.Provider.ENTRA_ID
+        )
+        .select_related("integration__company")
+        .first()
+    )
+
+
 def sso_connection_for_email(*, email: str) -> SsoConnection | None:
-    """The switched-on connection that `email` signs in through, if any.
+    """The switched-on connection that `email` signs in through from the shared sign-in page.
 
     An address at a verified domain belongs to that domain's company and to no other: it
     signs in through that company's connection or not at all (another company's SCIM could
     otherwise provision `ceo@<their domain>` and capture it). Other addresses are found by a
     provisioned account whose userName or work email is that address, in a company with single
-    sign-on on; an address in two such companies is ambiguous, and neither is chosen. Either
-    way the caller answers the same as for an address with no account (sso/views.py).
+    sign-on on, and only when exactly one company has such an account: data that another
+    company provisions can never choose the company. None for no match and for several alike;
+    the caller then points the person to their company's sign-in link
+    (sso_connection_for_sign_in_link), which no other company's data can block.
     """
     address = email.strip().lower()
     domain = address.rpartition("@")[2]

@@ -9,11 +9,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from mozilla_django_oidc.views import (
@@ -31,16 +31,22 @@ from qaportal.accounts.mixins import (
 
 from .entra import entra_endpoints
 from .exceptions import RefusalReason, SignInRefused
-from .forms import SsoSettingsForm, SsoStartForm
+from .forms import SsoLinkSignInForm, SsoSettingsForm, SsoStartForm
 from .models import SsoConnection
-from .selectors import sso_connection_for_email, sso_connection_get, verified_domain_list
+from .selectors import (
+    sso_connection_for_email,
+    sso_connection_for_sign_in_link,
+    sso_connection_get,
+    verified_domain_list,
+)
 from .services import SsoNotConfigured, sign_in_event_record, sso_connection_save
 
 logger = logging.getLogger(__name__)
 
 SECTION_TEMPLATE = "sso/_integration_section.html"
-# Sign-ins started in this session and not finished: state -> connection and start time.
-FLOWS_SESSION_KEY = "sso_flows"
+# The sign-in started in this session and not finished yet (one at most): its state, connection,
+# start time and where to go after.
+FLOW_SESSION_KEY = "sso_flow"
 
 
 # --- Settings: the Single sign-on section of the Microsoft Entra ID page --------------------
@@ -65,6 +71,13 @@ def sso_section_context(
         "connection": connection,
         "form": form,
         "redirect_uri": request.build_absolute_uri(reverse("sso:callback")),
+        "sign_in_link": (
+            request.build_absolute_uri(
+                reverse("sso:link_sign_in", kwargs={"sign_in_id": connection.sign_in_id})
+            )
+            if connection is not None
+            else ""
+        ),
         # The signed-in admin's company is the integration's, and already loaded.
         "company": request.user.company,
         "verified_domains": list(verified_domain_list(company=request.user.company)),
@@ -135,62 +148,123 @@ def _start_allowed(request: HttpRequest) -> bool:
         return True
 
 
-# The sign-in form posts its password field here too (one form, two buttons); it is ignored,
-# and kept out of error reports.
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class SsoStartView(OIDCAuthenticationRequestView):
-    """POST from the sign-in page: send the person to their company's Entra tenant.
+def _unavailable(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    """The shared sign-in page's answer when it sends no one to Microsoft.
 
-    mozilla-django-oidc's request view makes state, nonce and the PKCE verifier and keeps them
-    in the session; this view picks the company's endpoints and client first. An address that
-    signs in through no connection gets the same page whether or not it has an account.
+    The same page for an address with no account, one whose company has SSO off and one
+    provisioned in several companies, so it tells nothing about which accounts exist.
     """
+    context = {"sign_in_link_example": request.build_absolute_uri("/sso/c/…/"), **context}
+    return render(request, "sso/unavailable.html", context, status=status)
 
-    http_method_names = ["post"]
+
+class _SignInStartView(OIDCAuthenticationRequestView):
+    """mozilla-django-oidc's request view, sending the person to one company's Entra tenant.
+
+    The library makes state, nonce and the PKCE verifier and keeps them in the session
+    (OIDC_MAX_STATES: one); this class picks the company's endpoints and client first and
+    keeps the one sign-in under way in the session too, replacing any earlier one, so a
+    session holds one pending sign-in however often it starts one.
+    """
 
     def __init__(self, **kwargs) -> None:
         # The library reads one global provider from settings here; ours is per company.
         View.__init__(self, **kwargs)
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = SsoStartForm(request.POST)
-        if not form.is_valid():
-            return render(request, "sso/unavailable.html", {"form": form}, status=400)
-        if not _start_allowed(request):
-            return render(
-                request,
-                "sso/unavailable.html",
-                {"email": form.cleaned_data["username"]},
-                status=429,
-            )
-        email = form.cleaned_data["username"]
-        connection = sso_connection_for_email(email=email)
-        if connection is None:
-            return render(request, "sso/unavailable.html", {"email": email})
+    def start_sign_in(
+        self, request: HttpRequest, connection: SsoConnection, *, login_hint: str, next_url: str
+    ) -> HttpResponse:
         self.OIDC_OP_AUTH_ENDPOINT = entra_endpoints(tenant_id=connection.tenant_id).authorization
         self.OIDC_RP_CLIENT_ID = connection.client_id
-        self.login_hint = email
-        response = self.get(request)
+        self.login_hint = login_hint
+        request.session.pop("oidc_states", None)  # the earlier sign-in's, if any
+        response = OIDCAuthenticationRequestView.get(self, request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
-        next_url = form.cleaned_data["next"]
-        safe = url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-        flows = request.session.get(FLOWS_SESSION_KEY, {})
-        flows[state] = {
+        request.session[FLOW_SESSION_KEY] = {
+            "state": state,
             "connection_id": connection.pk,
             "started_at": time.time(),
-            # Per sign-in, so that two tabs each land where they started.
-            "next": next_url if next_url and safe else None,
+            "next": next_url or None,
         }
-        # As many unfinished sign-ins as the library keeps states for, newest kept.
-        newest = sorted(flows.items(), key=lambda item: item[1]["started_at"])
-        request.session[FLOWS_SESSION_KEY] = dict(newest[-settings.OIDC_MAX_STATES :])
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict:
         # Entra fills in the account and skips its own "pick an account" step.
-        return {"login_hint": self.login_hint}
+        return {"login_hint": self.login_hint} if self.login_hint else {}
+
+
+# The sign-in form posts its password field here too (one form, two buttons); it is ignored,
+# and kept out of error reports.
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class SsoStartView(_SignInStartView):
+    """POST from the shared sign-in page: send the person to their company's Entra tenant.
+
+    The company is found from the email (sso_connection_for_email). An address that signs in
+    through no connection, or that several companies provisioned, gets the same page pointing
+    to the company's own sign-in link, whether or not it has an account anywhere.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SsoStartForm(request.POST)
+        if not form.is_valid():
+            return _unavailable(request, {"form": form}, status=400)
+        email = form.cleaned_data["username"]
+        if not _start_allowed(request):
+            return _unavailable(request, {"email": email}, status=429)
+        connection = sso_connection_for_email(email=email)
+        if connection is None:
+            return _unavailable(request, {"email": email})
+        return self.start_sign_in(
+            request, connection, login_hint=email, next_url=form.cleaned_data["next"]
+        )
+
+
+class SsoLinkSignInView(_SignInStartView):
+    """A company's own sign-in link (/sso/c/<id>/), shared by its admin with its learners.
+
+    GET shows the company's "Sign in with Microsoft" page; POST sends the person to that
+    company's Entra tenant, and to no other: the link never looks at any account, so nothing
+    another company provisions can steer or block it. An unknown id is a 404.
+    """
+
+    http_method_names = ["get", "post"]
+    template_name = "sso/link_sign_in.html"
+
+    def _connection(self, sign_in_id: str) -> SsoConnection:
+        connection = sso_connection_for_sign_in_link(sign_in_id=sign_in_id)
+        if connection is None:
+            raise Http404("No such sign-in link.")
+        return connection
+
+    def _page(
+        self, request: HttpRequest, connection: SsoConnection, form: SsoLinkSignInForm, **kwargs
+    ) -> HttpResponse:
+        context = {"connection": connection, "company": connection.company, "form": form}
+        return render(request, self.template_name, context, **kwargs)
+
+    def get(self, request: HttpRequest, sign_in_id: str) -> HttpResponse:
+        connection = self._connection(sign_in_id)
+        form = SsoLinkSignInForm(initial={"next": request.GET.get("next", "")})
+        return self._page(request, connection, form)
+
+    def post(self, request: HttpRequest, sign_in_id: str) -> HttpResponse:
+        connection = self._connection(sign_in_id)
+        form = SsoLinkSignInForm(request.POST)
+        if not connection.is_enabled:
+            return self._page(request, connection, form, status=403)
+        if not form.is_valid():
+            return self._page(request, connection, form, status=400)
+        if not _start_allowed(request):
+            form.add_error(None, "Too many sign-ins were started from your network. Wait a minute.")
+            return self._page(request, connection, form, status=429)
+        return self.start_sign_in(
+            request,
+            connection,
+            login_hint=form.cleaned_data["username"],
+            next_url=form.cleaned_data["next"],
+        )
 
 
 @dataclass(frozen=True)
@@ -214,13 +288,17 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         self.connection = None
         state = request.GET.get("state", "")
-        flows = request.session.get(FLOWS_SESSION_KEY)
-        started = flows.pop(state, None) if isinstance(flows, dict) and state else None
-        if started is None:
-            # Unknown, already used (a replay), or from another browser's sign-in. The session
-            # is left as it was: an anonymous probe creates no session row.
+        started = request.session.get(FLOW_SESSION_KEY)
+        if not (
+            state
+            and isinstance(started, dict)
+            and constant_time_compare(str(started.get("state", "")), state)
+        ):
+            # Unknown, already used (a replay), replaced by a newer sign-in, or from another
+            # browser's sign-in. The session is left as it was: an anonymous probe creates no
+            # session row.
             return self.refused(RefusalReason.STATE_INVALID)
-        request.session[FLOWS_SESSION_KEY] = flows
+        del request.session[FLOW_SESSION_KEY]  # single use
         request.session["oidc_login_next"] = started.get("next")
         self.connection = (
             SsoConnection.objects.select_related("integration__company")

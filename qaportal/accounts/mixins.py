@@ -1,5 +1,6 @@
 """Access rules of the portal pages: who may open them, and when a password must be re-entered."""
 
+import ipaddress
 import time
 from urllib.parse import urlencode
 
@@ -101,21 +102,47 @@ class RecentSignInRequiredMixin:
 # --- django-axes hooks (named in settings) -------------------------------------------------
 
 
+# The longest text form of an IP address ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255").
+MAX_IP_ADDRESS_LENGTH = 45
+
+
+def _ip_address_or_none(value: str) -> str | None:
+    """`value` as a plain IPv4 or IPv6 address in canonical form, or None.
+
+    The address goes into `inet` columns (lockout attempts, the audit trail): a proxy's value
+    with a port ("1.2.3.4:5678"), brackets ("[::1]"), a zone ("fe80::1%eth0") or no address at
+    all would make PostgreSQL refuse the INSERT, and the sign-in or key change with it.
+    """
+    value = value.strip()
+    if not value or len(value) > MAX_IP_ADDRESS_LENGTH:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if getattr(address, "scope_id", None):
+        return None
+    return str(address)
+
+
 def client_ip_address(request: HttpRequest) -> str | None:
-    """The client address for the sign-in lockout and the SCIM per-IP throttle.
+    """The client address for the sign-in lockout, the SCIM per-IP throttle and the audit trail.
 
     REMOTE_ADDR, unless QA_TRUSTED_PROXY_HOPS says how many reverse proxies of ours append to
     X-Forwarded-For: then the address the outermost of them saw, counted from the right.
     Entries further left are client-controlled; trusting them would let an attacker start
-    every guess from a "new" address.
+    every guess from a "new" address. A forwarded value that is not a plain IP address is
+    ignored (REMOTE_ADDR is used), and None is returned when neither is one.
     """
     hops = settings.QA_TRUSTED_PROXY_HOPS
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if hops > 0 and forwarded:
-        addresses = [address.strip() for address in forwarded.split(",")]
-        if len(addresses) >= hops and addresses[-hops]:
-            return addresses[-hops]
-    return request.META.get("REMOTE_ADDR") or None
+        addresses = forwarded.split(",")
+        if len(addresses) >= hops:
+            address = _ip_address_or_none(addresses[-hops])
+            if address is not None:
+                return address
+    return _ip_address_or_none(request.META.get("REMOTE_ADDR") or "")
 
 
 def sign_in_email_from_credentials(request: HttpRequest, credentials: dict | None) -> str | None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -25,6 +27,11 @@ _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noq
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+
+# Earlier secret keys, newest first, while a rotation settles: Django still accepts what they
+# signed (sessions, password links), and SSO client secrets encrypted under a key derived from
+# one of them stay readable until `manage.py sso_reencrypt_secrets` moves them.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -136,9 +143,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# "exports": CSV files prepared by workers (integrations/exports/). Private: not under
+# STATIC_ROOT or MEDIA_ROOT, served only by the download view to the company's admins. With
+# several machines, point it at storage they share (e.g. django-storages' S3 backend).
+QA_EXPORT_STORAGE = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": env.str("QA_EXPORT_DIR", default=str(VAR_DIR / "exports"))},
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "exports": QA_EXPORT_STORAGE,
 }
 
 # --- Security: on whenever DEBUG is off, so `check --deploy` is clean in production. ---
@@ -168,13 +183,16 @@ if not DEBUG and not SECURE_SSL_REDIRECT:
 QA_SSO_AUTHORITY = env.str("QA_SSO_AUTHORITY", default="https://login.microsoftonline.com").rstrip(
     "/"
 )
-# Fernet keys for client secrets at rest, newest first (sso/crypto.py). Unset, one is derived
-# from SECRET_KEY so that `make run` needs no setup, and `check --deploy` warns (sso.W001).
+# Fernet keys for client secrets at rest, newest first (sso/crypto.py). Unset, they are derived
+# from SECRET_KEY and SECRET_KEY_FALLBACKS so that `make run` needs no setup and a secret-key
+# rotation done with fallbacks keeps the secrets readable; `check --deploy` is an error then
+# (sso.E002), because a rotation without fallbacks would make them unreadable.
 QA_SSO_ENCRYPTION_KEYS_FROM_ENV = bool(env.list("QA_SSO_ENCRYPTION_KEYS", default=[]))
 QA_SSO_ENCRYPTION_KEYS = env.list("QA_SSO_ENCRYPTION_KEYS", default=[]) or [
     base64.urlsafe_b64encode(
-        hashlib.sha256(f"qaportal.sso.client-secret:{SECRET_KEY}".encode()).digest()
+        hashlib.sha256(f"qaportal.sso.client-secret:{secret_key}".encode()).digest()
     ).decode()
+    for secret_key in [SECRET_KEY, *SECRET_KEY_FALLBACKS]
 ]
 QA_SSO_HTTP_TIMEOUT = 10  # seconds, for each request to Microsoft
 QA_SSO_JWKS_CACHE_SECONDS = 24 * 60 * 60
@@ -188,7 +206,9 @@ OIDC_RP_SCOPES = "openid profile email"
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
-OIDC_MAX_STATES = 10
+# One sign-in under way per session: a new start replaces the previous one (whose callback is
+# then refused), so a session never collects states however often it starts.
+OIDC_MAX_STATES = 1
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
 OIDC_TIMEOUT = QA_SSO_HTTP_TIMEOUT
 
@@ -236,14 +256,22 @@ QA_REAUTH_MAX_AGE = timedelta(minutes=env.int("QA_REAUTH_MAX_AGE_MINUTES", defau
 # --- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server. ---
 REDIS_URL = env.str("REDIS_URL", default="")
 # The cache (the SSO key sets and sign-in limits) is shared by all processes through Redis
-# when there is one; Django's per-process memory cache otherwise.
+# when there is one; Django's per-process memory cache otherwise. Every use of it works without
+# it, so a hung Redis must not hold a web worker: each call gives up after a quarter second
+# and is not retried (redis-py retries a failed connect once by default), so the few calls of
+# one request (a sign-in start, a key lookup) cost well under a second together.
+QA_CACHE_REDIS_OPTIONS = {
+    "socket_connect_timeout": 0.25,
+    "socket_timeout": 0.25,
+    "retry": Retry(NoBackoff(), 0),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "qaportal",
-            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+            "OPTIONS": QA_CACHE_REDIS_OPTIONS,
         }
     }
 if REDIS_URL:
@@ -297,6 +325,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.provisioning_events_prune",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Run export jobs whose message was lost or whose worker died; delete expired exports.
+    "sweep-export-jobs": {
+        "task": "integrations.exports.tasks.export_jobs_sweep",
+        "schedule": 60.0,
+    },
+    # Sessions of sign-ins that were started and never finished, among others.
+    "clear-expired-sessions": {
+        "task": "sso.tasks.sessions_clear_expired",
+        "schedule": crontab(hour=3, minute=47),
+    },
 }
 
 # --- Email: the console by default (make run); EMAIL_URL (smtp+tls://user:pass@host:587)
@@ -326,6 +364,15 @@ QA_PORTAL_URL = env.str("QA_PORTAL_URL", default="http://localhost:8000").rstrip
 # Provisioning activity older than this is pruned nightly, in batches of this many rows.
 QA_ACTIVITY_RETENTION_DAYS = env.int("QA_ACTIVITY_RETENTION_DAYS", default=90)
 QA_ACTIVITY_RETENTION_BATCH_SIZE = env.int("QA_ACTIVITY_RETENTION_BATCH_SIZE", default=5000)
+# CSV exports (integrations/exports/): up to this many rows one streams from the web request;
+# above it a Celery job writes the file, so no export meets the web server's timeout.
+QA_EXPORT_IMMEDIATE_MAX_ROWS = env.int("QA_EXPORT_IMMEDIATE_MAX_ROWS", default=10_000)
+# A prepared file, and its job, is deleted this long after the job was requested or finished.
+QA_EXPORT_RETENTION = timedelta(hours=env.int("QA_EXPORT_RETENTION_HOURS", default=24))
+# Unfinished export jobs a company may have at once (the same export twice is one job).
+QA_EXPORT_MAX_PENDING = env.int("QA_EXPORT_MAX_PENDING", default=3)
+# A running job whose progress has not moved for this long is run again (its worker died).
+QA_EXPORT_STALE_AFTER = timedelta(minutes=5)
 # SCIM rate limits (scim/throttle.py), kept in Redis when REDIS_URL is set, else per process.
 # Requests/second per API key, with bursts of twice that; 0 turns it off (load benchmarks).
 # Entra needs at least 25 requests/second per tenant (docs/entra-behaviour.md).

@@ -16,6 +16,7 @@ CSRF_COOKIE_SECURE = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": QA_EXPORT_STORAGE,  # noqa: F405
 }
 # Static files come from the finders (no collectstatic in tests).
 STATIC_ROOT = None

@@ -16,6 +16,7 @@ import pytest
 
 from integrations.models import ProvisioningEvent
 from sso.models import VerifiedDomain
+from tests.browser.axe import page_fits_width, serious_accessibility_violations
 from tests.browser.chromium import SCREENS, chromium_page, expect
 from tests.browser.test_entra_setup_journey import sign_in
 from tests.factories import LearnerFactory
@@ -40,6 +41,7 @@ def sso_page(entra, settings):
     directives = {**policy["DIRECTIVES"], "form-action": ["'self'", entra.authority]}
     settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
     with chromium_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         yield page
 
 
@@ -90,6 +92,11 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     sso.get_by_role("button", name="Save single sign-on").click()
     expect(page.get_by_text("Single sign-on settings saved.")).to_be_visible()
     expect(sso.get_by_text("On", exact=True)).to_be_visible()
+    assert serious_accessibility_violations(page) == []
+    # The company's own sign-in link, for the admin to share with learners.
+    sso.get_by_role("button", name="Copy the sign-in link for learners").click()
+    sign_in_link = page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(rf"{re.escape(live_server.url)}/sso/c/[A-Za-z0-9_-]{{22}}/", sign_in_link)
     page.screenshot(path=str(SCREENS / "29-sso-settings.png"), full_page=True)
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
     page.get_by_role("button", name="Sign out").click()
@@ -112,6 +119,19 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
     expect(page.get_by_role("link", name="Settings & Integrations")).to_have_count(0)
 
+    # Signed out, Nora signs in again through her company's link (Microsoft remembers her).
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.goto(sign_in_link)
+    expect(page.get_by_text("Contoso signs in with Microsoft Entra ID.")).to_be_visible()
+    assert serious_accessibility_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page_fits_width(page)
+    page.screenshot(path=str(SCREENS / "30b-sso-sign-in-link-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="Sign in with Microsoft").click()
+    expect(page.get_by_role("heading", name="Welcome, Nora North", level=1)).to_be_visible()
+
     # Entra deactivates Nora: her session ends at once.
     assert _scim_deactivate(live_server, generated_key.plaintext, learner.scim_id) == 200
     page.goto(f"{live_server.url}/")
@@ -130,4 +150,4 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
         .order_by("id")
         .values_list("outcome", "scim_type")
     )
-    assert outcomes == [("success", ""), ("failed", "deactivated_user")]
+    assert outcomes == [("success", ""), ("success", ""), ("failed", "deactivated_user")]

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.conformance.deviations import POSTMAN_DEVIATIONS, SCIM2_TESTER_DEVIATIONS
 from tests.conformance.okta_runner import (
     MISSING,
     SPEC_FILE,
@@ -90,3 +91,35 @@ def test_runscope_comparisons():
     assert substitute("{{a}}/{{ b }}", {"a": "1", "b": "2"}) == "1/2"
     with pytest.raises(KeyError):
         substitute("{{missing}}", {})
+
+
+def _deviation(request: str, assertion: str):
+    return next(d for d in POSTMAN_DEVIATIONS if d.key == (request, assertion))
+
+
+def test_a_deviation_is_tolerated_only_with_the_documented_status_and_scim_type():
+    unquoted = _deviation("User tests with garbage / filter starts with", "Total results")
+    error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400"}
+    invalid_filter = json.dumps({**error, "scimType": "invalidFilter"})
+    assert unquoted.mismatch(status=400, body=invalid_filter) is None
+    assert unquoted.mismatch(status=500, body="") == (
+        "QA answered 500, documented 400 `invalidFilter`"
+    )
+    assert unquoted.mismatch(status=400, body=json.dumps({**error, "scimType": "invalidValue"}))
+    assert unquoted.mismatch(status=400, body=json.dumps(error))  # no scimType at all
+    assert unquoted.mismatch(status=400, body="<html>") is not None
+
+    patch = _deviation(
+        "User tests with garbage / Patch user omalley new username", "Status code is 204"
+    )
+    assert patch.mismatch(status=200, body='{"id": "1"}') is None
+    assert patch.mismatch(status=400, body=invalid_filter) is not None
+
+
+def test_every_postman_deviation_documents_its_answer():
+    for deviation in POSTMAN_DEVIATIONS:
+        assert deviation.qa_status in (200, 400), deviation.key
+        assert (deviation.qa_status == 400) == bool(deviation.qa_scim_type), deviation.key
+        assert deviation.qa_scim_type in deviation.qa_answers, deviation.key
+    for deviation in SCIM2_TESTER_DEVIATIONS:
+        assert deviation.checked_by_predicate, deviation.key

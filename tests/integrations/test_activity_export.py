@@ -8,9 +8,10 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
+from integrations.exports.activity import EXPORT_HEADER
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_record
-from integrations.views import EXPORT_CHUNK_SIZE, EXPORT_HEADER
+from integrations.views import EXPORT_CHUNK_SIZE
 from tests.factories import LearnerFactory, member_changes
 from tests.scim.conftest import BASE, ScimClient
 

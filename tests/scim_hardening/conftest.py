@@ -29,3 +29,13 @@ def scim_client(generated_key) -> ScimClient:
 @pytest.fixture
 def other_scim_client(other_generated_key) -> ScimClient:
     return ScimClient(HTTP_AUTHORIZATION=f"Bearer {other_generated_key.plaintext}")
+
+
+def requests_until_refused(send, *, limit: int = 200) -> int:
+    """Call `send()` (a request, returning its response) until one answers 429; return how
+    many were sent. A limiter that never refuses fails the test after `limit` requests instead
+    of hanging the suite."""
+    for sent in range(1, limit + 1):
+        if send().status_code == 429:
+            return sent
+    pytest.fail(f"no request was refused with 429 in {limit} requests")

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 import time_machine
 from django.conf import settings
@@ -26,6 +27,7 @@ from integrations.services import api_key_generate, api_key_revoke, api_keys_exp
 from scim import throttle
 from tests.brokers import broker_url_set
 from tests.scim.conftest import BASE, ERROR, ScimClient
+from tests.scim_hardening.conftest import requests_until_refused
 from tests.servers import PostgresCluster, RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.faults
@@ -51,26 +53,41 @@ def _assert_scim_503(response_status: int, headers, body: dict) -> None:
 
 
 @pytest.mark.django_db
-def test_with_redis_down_scim_serves_unthrottled_and_says_so(
+def test_with_redis_down_the_same_limits_hold_in_the_process_and_it_says_so(
     private_redis: RedisServer, settings, fresh_limiter, monkeypatch, generated_key, caplog
 ):
     settings.REDIS_URL = private_redis.url
-    settings.QA_SCIM_RATE_LIMIT = 1
+    settings.QA_SCIM_RATE_LIMIT = 1  # bursts of 2
+    settings.QA_SCIM_AUTH_FAILURE_LIMIT = 3
     monkeypatch.setattr(throttle, "REDIS_RETRY_AFTER_FAILURE", 0.5)  # 5 s in production
     client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
-    while client.get(CONFIG).status_code != 429:  # the bucket is in this Redis
-        pass
+    requests_until_refused(lambda: client.get(CONFIG))  # the bucket is in this Redis
 
     private_redis.stop()
+    guesser = ScimClient(REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer qa_scim_notakey")
     with caplog.at_level(logging.WARNING, logger="scim.throttle"):
-        statuses = [client.get(CONFIG).status_code for _ in range(20)]
-    assert statuses == [200] * 20
-    warnings = [r for r in caplog.records if "rate limiting is off" in r.getMessage()]
+        statuses = [client.get(CONFIG).status_code for _ in range(6)]
+        guesses = [guesser.get(CONFIG).status_code for _ in range(5)]
+    # The process's own bucket starts full (a burst of 2) and then refuses, as Redis's did.
+    assert statuses[:2] == [200, 200]
+    assert statuses.count(429) >= 3
+    assert guesses == [401, 401, 401, 429, 429]
+    warnings = [r for r in caplog.records if "kept per process" in r.getMessage()]
     assert len(warnings) == 1  # once, not once per request
 
-    # Redis back: throttling resumes once the retry pause is over.
+    # Redis back: once the retry pause is over, the buckets are in Redis again.
     private_redis.start()
-    assert wait_until(lambda: client.get(CONFIG).status_code == 429, timeout=5)
+    redis_client = redis.Redis.from_url(private_redis.url)
+    try:
+        assert wait_until(
+            lambda: (
+                client.get(CONFIG) is not None
+                and bool(redis_client.keys(f"{throttle.KEY_PREFIX}*"))
+            ),
+            timeout=5,
+        )
+    finally:
+        redis_client.close()
 
 
 @pytest.mark.django_db
@@ -82,7 +99,7 @@ def test_with_redis_hung_scim_answers_quickly(settings, fresh_limiter, generated
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         settings.REDIS_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-        settings.QA_SCIM_RATE_LIMIT = 1
+        settings.QA_SCIM_RATE_LIMIT = 5  # bursts of 10: every request below is within it
         client = ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}")
         started = time.monotonic()
         statuses = [client.get(CONFIG).status_code for _ in range(10)]

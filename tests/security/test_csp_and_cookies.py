@@ -6,14 +6,18 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from integrations.models import ExportJob, Integration
 from integrations.services import provisioning_event_record
+from sso.services import sso_connection_save
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import LearnerFactory, TeamFactory
 
@@ -26,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 NOT_HTML_PAGES = {
     "accounts:logout": "POST only, answers with a redirect",
     "integrations:provisioning_activity_export": "CSV download (header checked separately)",
+    "integrations:export_job_progress": "JSON polled by the export status page",
+    "integrations:export_job_download": "CSV download of a prepared export",
 }
 
 
@@ -56,8 +62,27 @@ def portal(client, admin_user, company, generated_key):
         resource_name="alice@contoso.com",
     )
     entra = {"provider": "entra-id"}
+    connection = sso_connection_save(
+        integration=Integration.objects.get(company=company, provider="entra-id"),
+        tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47",
+        client_id="3c3a7d3e-5a0f-4b8e-9a0b-6f1f0d9a1c11",
+        client_secret="client-secret-value",
+        is_enabled=True,
+        require_sso=False,
+        updated_by=admin_user,
+    )
+    export_job = ExportJob.objects.create(
+        company=company,
+        kind="provisioning_activity",
+        params={"outcome": "failed"},
+        requested_by=admin_user,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
     pages = {
         "accounts:login": client.get(reverse("accounts:login")),
+        "sso:link_sign_in": client.get(
+            reverse("sso:link_sign_in", kwargs={"sign_in_id": connection.sign_in_id})
+        ),
     }
     client.post(
         reverse("accounts:login"), {"username": admin_user.email, "password": ADMIN_PASSWORD}
@@ -89,6 +114,9 @@ def portal(client, admin_user, company, generated_key):
             "integrations:audit_trail": client.get(
                 reverse("integrations:audit_trail", kwargs=entra)
             ),
+            "integrations:export_job_detail": client.get(
+                reverse("integrations:export_job_detail", kwargs={"job_id": export_job.pk})
+            ),
             # The page that reveals a new key, last: it rotates the key shown above.
             "integrations:api_key_generate": client.post(
                 reverse("integrations:api_key_generate", kwargs=entra)
@@ -103,6 +131,11 @@ def portal(client, admin_user, company, generated_key):
             "api:docs": client.get(reverse("api:docs")),
         }
     )
+    # A large export is offered as a background job instead of streamed (one row is "large").
+    with override_settings(QA_EXPORT_IMMEDIATE_MAX_ROWS=0):
+        pages["export_offer"] = client.get(
+            reverse("integrations:provisioning_activity_export", kwargs=entra)
+        )
     learner = LearnerFactory(company=company)
     client.force_login(learner)
     pages["learner_home"] = client.get(reverse("accounts:dashboard"))

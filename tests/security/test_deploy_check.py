@@ -15,7 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def deploy_check(**env_overrides: str) -> subprocess.CompletedProcess:
+def deploy_check(
+    *, fail_level: str = "WARNING", **env_overrides: str
+) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     env.update(
         DJANGO_DEBUG="0",
@@ -28,8 +30,8 @@ def deploy_check(**env_overrides: str) -> subprocess.CompletedProcess:
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:////tmp/qaportal-deploy-check.db"),
     )
     env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+    return subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", fail_level],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -64,12 +66,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
-def test_deploy_check_warns_when_sso_secrets_have_no_key_of_their_own():
+def test_deploy_check_fails_when_sso_secrets_have_no_key_of_their_own():
+    """An error, which fails `check --deploy` at its default level, not only with
+    --fail-level WARNING."""
     result = deploy_check(
-        DJANGO_SETTINGS_MODULE="qaportal.settings.production", QA_SSO_ENCRYPTION_KEYS=""
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production",
+        QA_SSO_ENCRYPTION_KEYS="",
+        fail_level="ERROR",
     )
     assert result.returncode != 0
-    assert "sso.W001" in result.stderr
+    assert "sso.E002" in result.stderr
+    assert "ERRORS:" in result.stderr
 
 
 def test_a_malformed_sso_encryption_key_is_an_error():

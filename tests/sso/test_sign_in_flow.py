@@ -6,7 +6,13 @@ portal sends the person there, they sign in on its page, and the portal exchange
 provider issue tokens that are wrong in one way each.
 """
 
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -310,15 +316,45 @@ def test_callbacks_without_a_code_are_refused_without_locking_anyone_out(
     assert response.status_code == 302
 
 
-def test_each_tab_lands_where_its_own_sign_in_started(client, idp, alice):
-    first = client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/one/"})
-    client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": "/two/"})
-    callback = idp.sign_in(
-        requests.Session(), first["Location"], "alice@contoso.com", PROVIDER_PASSWORD
-    )
-    parts = urlsplit(callback)
-    response = client.get(f"{parts.path}?{parts.query}")
-    assert response["Location"] == "/one/"
+def test_a_new_sign_in_replaces_the_one_under_way(client, idp, alice):
+    """One pending sign-in per session: an earlier tab's answer is refused (it says to start
+    again) and the latest one lands where it started."""
+    starts = [
+        client.post(reverse("sso:start"), {"username": "alice@contoso.com", "next": next_url})
+        for next_url in ("/one/", "/two/")
+    ]
+    answers = []
+    for start in starts:
+        callback = idp.sign_in(
+            requests.Session(), start["Location"], "alice@contoso.com", PROVIDER_PASSWORD
+        )
+        parts = urlsplit(callback)
+        answers.append(client.get(f"{parts.path}?{parts.query}"))
+    assert answers[0].status_code == 403
+    assert "<code>state_invalid</code>" in answers[0].content.decode()
+    assert answers[1].status_code == 302
+    assert answers[1]["Location"] == "/two/"
+
+
+def test_starting_again_and_again_keeps_one_pending_sign_in_in_the_session(client, idp):
+    for n in range(12):
+        start = client.post(reverse("sso:start"), {"username": "a@contoso.com", "next": f"/{n}/"})
+        assert start.status_code == 302
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    assert list(client.session["oidc_states"]) == [state]
+    assert client.session["sso_flow"]["state"] == state
+    assert client.session["sso_flow"]["next"] == "/11/"
+
+
+def test_a_start_that_sends_no_one_to_microsoft_stores_no_session(db, settings, idp):
+    from django.contrib.sessions.models import Session
+
+    settings.QA_SSO_START_LIMIT = 2
+    emails = ["nobody@nowhere.example", "not-an-email", "x@nowhere.example", "a@contoso.com"]
+    statuses = [Client().post(reverse("sso:start"), {"username": e}).status_code for e in emails]
+    # Unknown, malformed, unknown, then over the limit from this address.
+    assert statuses == [200, 400, 200, 429]
+    assert Session.objects.count() == 0
 
 
 def test_an_anonymous_probe_of_the_callback_stores_no_session(db):
@@ -345,3 +381,76 @@ def test_sign_in_works_while_the_cache_is_down(client, idp, alice, settings):
     )
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == str(alice.pk)
+
+
+@pytest.fixture
+def hung_cache(settings):
+    """The cache on a Redis that accepts connections and never answers, with the cache
+    options of a deployment (QA_CACHE_REDIS_OPTIONS, used whenever REDIS_URL is set)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                "OPTIONS": settings.QA_CACHE_REDIS_OPTIONS,
+            }
+        }
+        yield
+
+
+def _timed(request):
+    started = time.monotonic()
+    response = request()
+    return response, time.monotonic() - started
+
+
+def test_a_hung_cache_holds_no_request_for_more_than_about_a_second(
+    client, idp, alice, settings, hung_cache
+):
+    """The start limit and the key cache each wait a quarter second for Redis, not seconds."""
+    settings.QA_SSO_START_LIMIT = 5
+    start, start_seconds = _timed(
+        lambda: client.post(reverse("sso:start"), {"username": "alice@contoso.com"})
+    )
+    assert start.status_code == 302
+    callback = idp.sign_in(
+        requests.Session(), start["Location"], "alice@contoso.com", PROVIDER_PASSWORD
+    )
+    parts = urlsplit(callback)
+    finished, finish_seconds = _timed(lambda: client.get(f"{parts.path}?{parts.query}"))
+    assert finished.status_code == 302
+    assert client.session[SESSION_KEY] == str(alice.pk)
+    assert start_seconds < 1.0
+    # Two cache calls (the key set is read, then stored) plus the token and key requests to
+    # the provider.
+    assert finish_seconds < 1.5
+
+
+def test_deployments_with_redis_use_the_short_cache_timeouts():
+    """What the test above relies on is what production settings configure."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="qaportal.settings.production",
+        DJANGO_SECRET_KEY="x" * 60,
+        DJANGO_ALLOWED_HOSTS="portal.qa.example",
+        DATABASE_URL="sqlite:////tmp/unused.sqlite3",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "options = settings.CACHES['default']['OPTIONS']; "
+        "print(options['socket_connect_timeout'], options['socket_timeout'], "
+        "options['retry'].get_retries())"
+    )
+    completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["0.25", "0.25", "0"]

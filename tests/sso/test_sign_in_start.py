@@ -1,5 +1,5 @@
-"""Sign in with Microsoft, first half: from the typed email to the company's Entra tenant
-, without telling anyone which accounts exist."""
+"""Sign in with Microsoft, first half: from the typed email to the company's Entra tenant,
+without telling anyone which accounts exist."""
 
 import base64
 import hashlib
@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from sso.models import VerifiedDomain
-from sso.views import FLOWS_SESSION_KEY
-from tests.factories import LearnerFactory
-from tests.sso.conftest import CLIENT_ID, OTHER_CLIENT_ID, TENANT_ID
+from sso.services import sso_connection_save
+from sso.views import FLOW_SESSION_KEY
+from tests.factories import CompanyAdminFactory, LearnerFactory
+from tests.sso.conftest import CLIENT_ID, OTHER_CLIENT_ID, OTHER_TENANT_ID, TENANT_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,8 @@ def test_a_verified_domain_sends_anyone_at_it_to_the_company_tenant_with_pkce(
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     assert query["code_challenge"] == challenge.decode()
     assert stored["nonce"] == query["nonce"]
-    assert client.session[FLOWS_SESSION_KEY][query["state"]]["connection_id"] == sso_connection.pk
+    flow = client.session[FLOW_SESSION_KEY]
+    assert (flow["state"], flow["connection_id"]) == (query["state"], sso_connection.pk)
 
 
 def test_a_provisioned_user_name_or_work_email_finds_the_company_without_a_domain(
@@ -90,25 +92,32 @@ def _unavailable_text(response, email: str) -> str:
     return html.replace(email, "EMAIL")
 
 
-def test_an_unknown_address_and_one_whose_company_has_sso_off_get_the_same_answer(
+def test_no_match_sso_off_and_several_matches_get_one_page_pointing_to_the_company_link(
     client, company, other_company, other_entra_integration, sso_connection
 ):
+    """Nothing on the page says whether the address has an account, where, or in how many
+    companies: each is told to use their company's own sign-in link."""
     LearnerFactory(company=other_company, user_name="frank@fabrikam.com")  # SSO off there
     unknown = _unavailable_text(_start(client, "nobody@nowhere.example"), "nobody@nowhere.example")
     sso_off = _unavailable_text(_start(client, "frank@fabrikam.com"), "frank@fabrikam.com")
-    assert unknown == sso_off
-    assert "Microsoft sign-in is not available for" in unknown
-    assert FLOWS_SESSION_KEY not in client.session
 
-
-def test_an_address_provisioned_in_two_sso_companies_is_not_guessed(
-    client, company, other_company, sso_connection, other_sso_connection
-):
+    sso_connection_save(
+        integration=other_entra_integration,
+        tenant_id=OTHER_TENANT_ID,
+        client_id=OTHER_CLIENT_ID,
+        client_secret="other-company-secret",
+        is_enabled=True,
+        require_sso=False,
+        updated_by=CompanyAdminFactory(company=other_company),
+    )
     LearnerFactory(company=company, user_name="shared@partner.example")
     LearnerFactory(company=other_company, user_name="shared@partner.example")
-    response = _start(client, "shared@partner.example")
-    assert response.status_code == 200
-    assert "Microsoft sign-in is not available" in response.content.decode()
+    several = _unavailable_text(_start(client, "shared@partner.example"), "shared@partner.example")
+
+    assert unknown == sso_off == several
+    assert "use <strong>your company's sign-in link</strong>" in unknown
+    assert "http://testserver/sso/c/" in unknown
+    assert FLOW_SESSION_KEY not in client.session
 
 
 def test_a_switched_off_connection_sends_nobody_to_entra(client, sso_connection, contoso_domain):
@@ -124,12 +133,28 @@ def test_a_missing_or_malformed_email_is_a_clear_error(client, email):
     assert "then choose Sign in with Microsoft" in response.content.decode()
 
 
-def test_only_a_local_next_url_is_kept(client, sso_connection, contoso_domain):
-    local = _query(_start(client, "a@contoso.com", next="/teams/"))["state"]
-    elsewhere = _query(_start(client, "a@contoso.com", next="https://evil.example/"))["state"]
-    flows = client.session[FLOWS_SESSION_KEY]
-    assert flows[local]["next"] == "/teams/"
-    assert flows[elsewhere]["next"] is None
+@pytest.mark.parametrize(
+    ("next_url", "kept"),
+    [
+        ("/teams/?page=2", "/teams/?page=2"),
+        ("/" + "a" * 511, "/" + "a" * 511),
+        ("/" + "a" * 512, None),  # over MAX_NEXT_LENGTH
+        ("https://evil.example/", None),
+        ("http://testserver/teams/", None),  # this host, but a full URL all the same
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("\\/evil.example/", None),
+        ("teams/", None),
+        ("javascript:alert(1)", None),
+        ("/teams/\nLocation: https://evil.example/", None),
+        ("", None),
+    ],
+)
+def test_only_a_local_path_of_bounded_length_is_kept_as_next(
+    client, sso_connection, contoso_domain, next_url, kept
+):
+    _query(_start(client, "a@contoso.com", next=next_url))
+    assert client.session[FLOW_SESSION_KEY]["next"] == kept
 
 
 def test_starting_needs_the_csrf_token(sso_connection, contoso_domain):
@@ -164,7 +189,7 @@ def test_a_verified_domain_belongs_to_its_company_alone(
     sso_connection.save()
     response = _start(client, "ceo@contoso.com")
     assert response.status_code == 200
-    assert "Microsoft sign-in is not available" in response.content.decode()
+    assert "your company's sign-in link" in response.content.decode()
 
 
 def test_the_password_typed_on_the_sign_in_page_stays_out_of_error_reports(rf, db):
