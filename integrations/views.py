@@ -27,7 +27,7 @@ from qaportal.accounts.mixins import (
     RecentSignInRequiredMixin,
     client_ip_address,
 )
-from qaportal.accounts.selectors import company_admin_list
+from qaportal.accounts.selectors import active_admin_list
 
 from .exceptions import ApiKeyNotRevocable
 from .models import ApiKey, Integration, ProvisioningEvent
@@ -38,7 +38,8 @@ from .selectors import (
     ActivityFilter,
     activity_summary,
     api_key_list,
-    audit_event_list,
+    audit_trail_entries,
+    audit_trail_list,
     connection_health_get,
     integration_get_or_404,
     integration_overview_list,
@@ -207,7 +208,7 @@ def integration_page_response(
 
 
 class SettingsView(CompanyAdminRequiredMixin, TemplateView):
-    """Settings & Integrations, General tab: the company and its admins."""
+    """Settings & Integrations, General tab: the company, its admins and its two-factor rule."""
 
     template_name = "integrations/settings_general.html"
 
@@ -215,7 +216,7 @@ class SettingsView(CompanyAdminRequiredMixin, TemplateView):
         company = self.request.user.company
         return super().get_context_data(
             company=company,
-            admins=company_admin_list(company=company),
+            admins=active_admin_list(company=company),
             settings_tab="general",
             **kwargs,
         )
@@ -430,15 +431,24 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, View):
 
 
 class AuditTrailView(CompanyAdminRequiredMixin, View):
-    """Who generated, revoked or let expire which key, when and from where. Read-only: the
-    trail is append-only, so this page has no form and the view answers GET alone."""
+    """Who generated, revoked or let expire which key, and who invited, removed or changed
+    which admin account, when and from where. Read-only: the trail is append-only, so this
+    page has no form and the view answers GET alone."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        integration = integration_get_or_404(company=request.user.company, provider=provider)
-        events = audit_event_list(company=request.user.company)
-        page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+        company = request.user.company
+        integration = integration_get_or_404(company=company, provider=provider)
+        page = Paginator(audit_trail_list(company=company), AUDIT_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        entries = audit_trail_entries(company=company, rows=list(page.object_list))
         return render(
             request,
             "integrations/audit_trail.html",
-            {"integration": integration, "page": page, "settings_tab": "integrations"},
+            {
+                "integration": integration,
+                "page": page,
+                "entries": entries,
+                "settings_tab": "integrations",
+            },
         )
