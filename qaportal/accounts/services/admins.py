@@ -66,7 +66,10 @@ def _link_reissue(*, invitation: AdminInvitation, now: datetime) -> None:
     invitation.sent_at = None
     invitation.send_count += 1
     invitation.expires_at = now + settings.QA_INVITATION_MAX_AGE
-    invitation.save(update_fields=["token_hash", "sent_at", "send_count", "expires_at"])
+    if invitation.pk is None:
+        invitation.save()
+    else:
+        invitation.save(update_fields=["token_hash", "sent_at", "send_count", "expires_at"])
     invitation_id, send_count = invitation.pk, invitation.send_count
     transaction.on_commit(lambda: _invitation_email_enqueue(invitation_id, send_count))
 
