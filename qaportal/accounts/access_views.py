@@ -53,6 +53,13 @@ def _invitation_unusable(
     )
 
 
+# The link's secret moves to the session on the first visit and the browser is sent on to the
+# same URL with this word in its place (as Django's password reset does), so the secret is not
+# in the address bar, the pages' Referer or the request logged when the account is created.
+INVITATION_URL_TOKEN = "accept"  # noqa: S105 - a URL word, not a secret
+INVITATION_TOKEN_SESSION_KEY = "qa_invitation_token"  # noqa: S105 - a key name
+
+
 @method_decorator(sensitive_post_parameters("new_password1", "new_password2"), name="dispatch")
 class InvitationAcceptView(View):
     """The invitee's page: choose a password, become an admin, land on the Dashboard signed in.
@@ -64,30 +71,45 @@ class InvitationAcceptView(View):
 
     template_name = "accounts/invitation_accept.html"
 
-    def _context(self, invitation: AdminInvitation, form: InvitationAcceptForm) -> dict:
-        return {"invitation": invitation, "form": form}
+    def _token(self, request: HttpRequest, public_id, token: str) -> str:
+        if token != INVITATION_URL_TOKEN:
+            return token
+        stored = request.session.get(INVITATION_TOKEN_SESSION_KEY) or {}
+        return stored.get(str(public_id), "") if isinstance(stored, dict) else ""
 
-    def get(self, request: HttpRequest, public_id: str, token: str) -> HttpResponse:
-        invitation = admin_invitation_for_link(public_id=public_id, token=token)
+    def get(self, request: HttpRequest, public_id, token: str) -> HttpResponse:
+        secret = self._token(request, public_id, token)
+        invitation = admin_invitation_for_link(public_id=public_id, token=secret)
         if invitation is None:
             return _invitation_unusable(request, "invalid")
         status = invitation.status_at(timezone.now())
         if status != AdminInvitation.Status.PENDING:
             return _invitation_unusable(request, status, company_name=invitation.company.name)
+        if token != INVITATION_URL_TOKEN:
+            request.session[INVITATION_TOKEN_SESSION_KEY] = {str(public_id): secret}
+            return redirect(
+                "accounts:invitation_accept", public_id=public_id, token=INVITATION_URL_TOKEN
+            )
         form = InvitationAcceptForm(email=invitation.email)
-        return render(request, self.template_name, self._context(invitation, form))
+        return render(request, self.template_name, {"invitation": invitation, "form": form})
 
-    def post(self, request: HttpRequest, public_id: str, token: str) -> HttpResponse:
-        invitation = admin_invitation_for_link(public_id=public_id, token=token)
+    def post(self, request: HttpRequest, public_id, token: str) -> HttpResponse:
+        secret = self._token(request, public_id, token)
+        invitation = admin_invitation_for_link(public_id=public_id, token=secret)
         if invitation is None:
             return _invitation_unusable(request, "invalid")
         form = InvitationAcceptForm(data=request.POST, email=invitation.email)
         if not form.is_valid():
-            return render(request, self.template_name, self._context(invitation, form), status=400)
+            return render(
+                request,
+                self.template_name,
+                {"invitation": invitation, "form": form},
+                status=400,
+            )
         try:
             user = admin_invitation_accept(
                 invitation=invitation,
-                token=token,
+                token=secret,
                 password=form.cleaned_data["new_password1"],
                 ip_address=client_ip_address(request),
             )
@@ -95,6 +117,7 @@ class InvitationAcceptView(View):
             return _invitation_unusable(request, error.status, company_name=invitation.company.name)
         except AdminEmailTaken:
             return _invitation_unusable(request, "taken")
+        request.session.pop(INVITATION_TOKEN_SESSION_KEY, None)
         login(request, user, backend=password_backend_path())
         messages.success(
             request, f"Welcome to QA Portal. You are now an admin of {invitation.company.name}."

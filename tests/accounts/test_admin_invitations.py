@@ -85,7 +85,7 @@ def test_the_invitation_email_carries_a_link_that_works(invitation, client, comp
         for line in message.body.splitlines()
         if "/invitations/" in line
     )
-    page = client.get(path)
+    page = client.get(path, follow=True)
     assert page.status_code == 200
     assert "Become an admin of Contoso" in page.content.decode()
 
@@ -133,7 +133,7 @@ def test_a_link_works_once(invitation, client):
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     assert client.post(accept_url(invitation, token), data).status_code == 302
     client.logout()
-    again = client.get(accept_url(invitation, token))
+    again = client.get(accept_url(invitation, token), follow=True)
     assert again.status_code == 404
     assert "This invitation link is not valid" in again.content.decode()
     with pytest.raises(InvitationNotUsable):
@@ -143,9 +143,9 @@ def test_a_link_works_once(invitation, client):
 def test_a_link_expires_after_72_hours(invitation, client):
     token = issue_link(invitation)
     with time_machine.travel(invitation.expires_at - timedelta(seconds=1), tick=False):
-        assert client.get(accept_url(invitation, token)).status_code == 200
+        assert client.get(accept_url(invitation, token), follow=True).status_code == 200
     with time_machine.travel(invitation.expires_at, tick=False):
-        response = client.get(accept_url(invitation, token))
+        response = client.get(accept_url(invitation, token), follow=True)
         assert response.status_code == 410
         assert "This invitation has expired" in response.content.decode()
         response = client.post(
@@ -161,13 +161,13 @@ def test_a_re_send_kills_the_old_link_and_starts_a_new_72_hours(invitation, admi
     later = timezone.now() + timedelta(hours=70)
     with time_machine.travel(later, tick=False):
         admin_invitation_resend(invitation=invitation, resent_by=admin_user)
-        assert client.get(accept_url(invitation, old_token)).status_code == 404
+        assert client.get(accept_url(invitation, old_token), follow=True).status_code == 404
         new_token = issue_link(invitation)
         invitation.refresh_from_db()
         assert invitation.expires_at == later + timedelta(hours=72)
     with time_machine.travel(later + timedelta(hours=71), tick=False):
-        assert client.get(accept_url(invitation, old_token)).status_code == 404
-        assert client.get(accept_url(invitation, new_token)).status_code == 200
+        assert client.get(accept_url(invitation, old_token), follow=True).status_code == 404
+        assert client.get(accept_url(invitation, new_token), follow=True).status_code == 200
     assert AccountAuditEvent.objects.filter(action="invitation_resent").count() == 1
 
 
@@ -190,7 +190,7 @@ def test_a_stale_send_never_issues_a_link(invitation, admin_user):
 def test_a_revoked_invitation_cannot_be_used_or_re_sent(invitation, admin_user, client):
     token = issue_link(invitation)
     admin_invitation_revoke(invitation=invitation, revoked_by=admin_user)
-    assert client.get(accept_url(invitation, token)).status_code == 404
+    assert client.get(accept_url(invitation, token), follow=True).status_code == 404
     with pytest.raises(InvitationNotOpen):
         admin_invitation_resend(invitation=invitation, resent_by=admin_user)
     assert AccountAuditEvent.objects.filter(action="invitation_revoked").count() == 1
@@ -361,3 +361,22 @@ def test_invitations_and_acceptances_are_in_the_audit_trail(
     assert "Invited an admin" in html
     assert "Accepted an admin invitation" in html
     assert "new.admin@contoso.com" in html
+
+
+def test_the_links_secret_moves_from_the_address_to_the_session(invitation, client):
+    token = issue_link(invitation)
+    response = client.get(accept_url(invitation, token))
+    assert response.status_code == 302
+    assert response["Location"] == accept_url(invitation, "accept")
+    assert token not in response["Location"]
+    response = client.post(
+        response["Location"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="new.admin@contoso.com").exists()
+
+
+def test_the_accept_word_alone_is_no_link(invitation, client):
+    issue_link(invitation)
+    response = client.get(accept_url(invitation, "accept"))
+    assert response.status_code == 404

@@ -158,7 +158,8 @@ def portal(client, admin_user, company, generated_key):
                 reverse(
                     "accounts:invitation_accept",
                     kwargs={"public_id": invitation.public_id, "token": issued.token},
-                )
+                ),
+                follow=True,
             ),
             "accounts:password_reset": client.get(reverse("accounts:password_reset")),
             "accounts:password_reset_done": client.get(reverse("accounts:password_reset_done")),
