@@ -361,3 +361,18 @@ def test_staff_reset_a_lost_second_factor_from_django_admin(
     assert not admin_user.has_two_factor
     event = AccountAuditEvent.objects.get(action="two_factor_reset")
     assert event.actor == staff
+
+
+def test_saving_single_sign_on_asks_for_a_fresh_code_too(client, admin_user, enabled):
+    force_login_with_second_factor(client, admin_user, enabled.authenticator)
+    with stale():
+        response = client.post(
+            reverse("sso:settings", kwargs={"provider": "entra-id"}), {"tenant_id": "x"}
+        )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:password_confirm"))
+    assert "action=configure-sso" in response["Location"]
+
+
+def test_code_guessing_is_throttled_by_configuration():
+    assert settings.OTP_TOTP_THROTTLE_FACTOR >= 1
