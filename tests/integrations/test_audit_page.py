@@ -102,7 +102,10 @@ def test_another_companys_trail_never_appears(
 
 def test_an_empty_trail_says_what_it_will_hold(admin_client, company):
     page = text_of(admin_client.get(AUDIT_URL))
-    assert "Nothing yet. Generating or revoking an API key is recorded here." in page
+    assert (
+        "Nothing yet. Generating or revoking an API key, and inviting or removing an admin, "
+        "is recorded here." in page
+    )
 
 
 def test_only_company_admins_see_the_trail(client, company):
