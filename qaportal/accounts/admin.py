@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .exceptions import CompanyHasProvisionedUsers
-from .models import Company, Group, User
+from .models import AccountAuditEvent, Company, Group, User
 from .selectors import company_summary_get
 from .services.companies import (
     company_admin_create,
@@ -432,6 +432,29 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members")
     def members_link(self, team: Group) -> str:
         return _changelist_link("user", f"{team.member_count} members", teams__id__exact=team.pk)
+
+
+@admin.register(AccountAuditEvent)
+class AccountAuditEventAdmin(admin.ModelAdmin):
+    """What happened to admin accounts, across companies. Append-only: nothing here writes."""
+
+    list_display = ("created_at", "company", "action", "subject_email", "actor", "ip_address")
+    list_filter = ("action", "company")
+    list_select_related = ("company", "actor")
+    search_fields = ("subject_email", "actor__email", "company__name", "company__slug")
+    ordering = ("-created_at", "-id")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "company", "action", "subject_email", "actor", "ip_address", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 # Authenticators are managed through the services above (which keep User.has_two_factor in
