@@ -37,7 +37,10 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 # UPGRADE=1 moves every pin to its newest release; otherwise pins change only where needed.
 LOCK_OPTIONS = --generate-hashes --python-version 3.11 --python-platform linux \
 	--custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade)
-lock: install
+# Needs only uv, not an installed lock: pyproject.toml may ask for what the lock lacks yet.
+lock:
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(VENV)/bin/pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements/base.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o requirements/dev.txt
 

@@ -1,11 +1,33 @@
 from django.urls import path
 
-from . import views
+from . import company_admin_views, views
 from .exports import views as export_views
 
 app_name = "integrations"
 urlpatterns = [
     path("", views.SettingsView.as_view(), name="settings"),
+    path(
+        "two-factor/",
+        company_admin_views.TwoFactorRequirementView.as_view(),
+        name="two_factor_requirement",
+    ),
+    path("admins/", company_admin_views.AdminListView.as_view(), name="admin_list"),
+    path("admins/invite/", company_admin_views.AdminInviteView.as_view(), name="admin_invite"),
+    path(
+        "admins/<int:admin_id>/remove/",
+        company_admin_views.AdminRemoveView.as_view(),
+        name="admin_remove",
+    ),
+    path(
+        "admins/invitations/<int:invitation_id>/resend/",
+        company_admin_views.AdminInvitationResendView.as_view(),
+        name="admin_invitation_resend",
+    ),
+    path(
+        "admins/invitations/<int:invitation_id>/revoke/",
+        company_admin_views.AdminInvitationRevokeView.as_view(),
+        name="admin_invitation_revoke",
+    ),
     path("integrations/", views.IntegrationListView.as_view(), name="integration_list"),
     path(
         "integrations/<slug:provider>/",

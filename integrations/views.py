@@ -25,7 +25,7 @@ from qaportal.accounts.mixins import (
     RecentSignInRequiredMixin,
     client_ip_address,
 )
-from qaportal.accounts.selectors import company_admin_list
+from qaportal.accounts.selectors import active_admin_list
 
 from .exceptions import ApiKeyNotRevocable
 from .exports.activity import (
@@ -45,13 +45,9 @@ from .selectors.activity import (
     ActivityFilter,
     provisioning_event_page,
 )
+from .selectors.audit import audit_trail_entries, audit_trail_list
 from .selectors.health import connection_health_get
-from .selectors.keys import (
-    api_key_list,
-    audit_event_list,
-    integration_get,
-    integration_overview_list,
-)
+from .selectors.keys import api_key_list, integration_get, integration_overview_list
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
 from .wording import RESOURCE_TYPES, activity_summary, event_detail_lines, joined, operation_choices
 
@@ -240,7 +236,7 @@ def integration_page_response(
 
 
 class SettingsView(CompanyAdminRequiredMixin, TemplateView):
-    """Settings & Integrations, General tab: the company and its admins."""
+    """Settings & Integrations, General tab: the company, its admins and its two-factor rule."""
 
     template_name = "integrations/settings_general.html"
 
@@ -248,7 +244,7 @@ class SettingsView(CompanyAdminRequiredMixin, TemplateView):
         company = self.request.user.company
         return super().get_context_data(
             company=company,
-            admins=company_admin_list(company=company),
+            admins=active_admin_list(company=company),
             settings_tab="general",
             **kwargs,
         )
@@ -418,14 +414,23 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
 
 
 class AuditTrailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
-    """Who generated, revoked or let expire which key, when and from where. Read-only: the
-    trail is append-only, so this page has no form and the view answers GET alone."""
+    """Who generated, revoked or let expire which key, and who invited, removed or changed
+    which admin account, when and from where. Read-only: the trail is append-only, so this
+    page has no form and the view answers GET alone."""
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        events = audit_event_list(company=request.user.company)
-        page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+        company = request.user.company
+        page = Paginator(audit_trail_list(company=company), AUDIT_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        entries = audit_trail_entries(company=company, rows=list(page.object_list))
         return render(
             request,
             "integrations/audit_trail.html",
-            {"integration": self.integration, "page": page, "settings_tab": "integrations"},
+            {
+                "integration": self.integration,
+                "page": page,
+                "entries": entries,
+                "settings_tab": "integrations",
+            },
         )

@@ -1,6 +1,7 @@
 """Shared fixtures: companies, admins and keys made through the real services."""
 
 import pytest
+from django.core.cache import cache
 
 from integrations.models import Integration
 from integrations.services import GeneratedApiKey, api_key_generate, integrations_ensure
@@ -12,6 +13,14 @@ from tests.factories import CompanyAdminFactory, CompanyFactory
 pytest_plugins = ["tests.oidc_provider.fixture", "tests.servers"]
 
 ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: sign-in and reset counters live there, and one
+    test's failed sign-ins must not slow down the next test's."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -26,9 +26,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .exceptions import CompanyHasProvisionedUsers
-from .models import Company, Group, User
+from .models import AccountAuditEvent, Company, Group, User
 from .selectors import company_summary_get
 from .services.companies import (
     company_admin_create,
@@ -36,6 +37,7 @@ from .services.companies import (
     company_delete,
     company_rename,
 )
+from .services.two_factor import two_factor_disable
 
 SCIM_FIELDS = (
     "scim_id",
@@ -324,9 +326,10 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("company__name", "email", "user_name")
     autocomplete_fields = ("company",)
     filter_horizontal = ("groups", "user_permissions")
-    readonly_fields = (*SCIM_FIELDS, "last_login", "created_at", "updated_at")
+    readonly_fields = (*SCIM_FIELDS, "has_two_factor", "last_login", "created_at", "updated_at")
+    actions = ["two_factor_turn_off"]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email", "password", "has_two_factor")}),
         ("Company", {"fields": ("company", "role")}),
         (
             "Permissions",
@@ -348,6 +351,20 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    @admin.action(description="Turn off two-factor (lost phone and recovery codes)")
+    def two_factor_turn_off(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """For someone who lost both their authenticator and their recovery codes, once QA
+        support has checked who they are. Audited in their company's trail."""
+        users = list(queryset.filter(has_two_factor=True))
+        for user in users:
+            two_factor_disable(user=user, by_staff=request.user)
+        self.message_user(
+            request,
+            f"Two-factor turned off for {len(users)} account(s); they sign in with their "
+            "password and can set it up again.",
+            messages.SUCCESS,
+        )
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The team page links here with ?teams__id__exact=<id> to list its members.
@@ -415,3 +432,32 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members")
     def members_link(self, team: Group) -> str:
         return _changelist_link("user", f"{team.member_count} members", teams__id__exact=team.pk)
+
+
+@admin.register(AccountAuditEvent)
+class AccountAuditEventAdmin(admin.ModelAdmin):
+    """What happened to admin accounts, across companies. Append-only: nothing here writes."""
+
+    list_display = ("created_at", "company", "action", "subject_email", "actor", "ip_address")
+    list_filter = ("action", "company")
+    list_select_related = ("company", "actor")
+    search_fields = ("subject_email", "actor__email", "company__name", "company__slug")
+    ordering = ("-created_at", "-id")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "company", "action", "subject_email", "actor", "ip_address", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# Authenticators are managed through the services above (which keep User.has_two_factor in
+# step), not edited row by row; django-otp's own admin would also show their keys.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

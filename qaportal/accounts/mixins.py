@@ -1,18 +1,26 @@
-"""Access rules of the portal pages: who may open them, and when a password must be re-entered."""
+"""Access rules of the portal pages: who may open them, and when a password (and, for admins
+with two-factor, a code) must be re-entered."""
 
 import ipaddress
 import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as otp_login
+from django_otp.models import Device
 
 # Epoch seconds of the session's last successful password check (sign-in or confirmation).
 PASSWORD_CONFIRMED_AT_SESSION_KEY = "qa_password_confirmed_at"  # noqa: S105 - a key name
+# Epoch seconds of the session's last accepted second-factor code (sign-in or confirmation).
+SECOND_FACTOR_AT_SESSION_KEY = "qa_second_factor_at"
 
 
 class CompanyAdminRequiredMixin(AccessMixin):
@@ -42,6 +50,10 @@ REAUTH_ACTIONS: dict[str, tuple[str, str]] = {
     "generate-api-key": ("generate a new API key", "Generate a new API Key"),
     "revoke-api-key": ("revoke the API key", "Revoke key"),
     "configure-sso": ("change the single sign-on settings", "Save single sign-on"),
+    "invite-admin": ("invite an admin", "Send invitation"),
+    "remove-admin": ("remove an admin", "Remove admin"),
+    "two-factor-requirement": ("change the two-factor requirement", "Save"),
+    "set-up-two-factor": ("set up two-factor authentication", "Set up two-factor"),
 }
 
 
@@ -60,14 +72,42 @@ def password_confirmed_on_sign_in(sender: type, request: HttpRequest | None, **k
         password_confirmed_now(request)
 
 
-def sign_in_is_recent(request: HttpRequest) -> bool:
-    """Whether the session's last password check is within QA_REAUTH_MAX_AGE."""
-    confirmed_at = request.session.get(PASSWORD_CONFIRMED_AT_SESSION_KEY)
-    if not isinstance(confirmed_at, int | float):
+def second_factor_confirmed_now(request: HttpRequest, device: Device) -> None:
+    """Record that the session's user has just given a valid code of `device`.
+
+    django-otp's login() marks the session as verified with that device (what
+    second_factor_passed checks); the time is for the recent-sign-in rule.
+    """
+    otp_login(request, device)
+    request.session[SECOND_FACTOR_AT_SESSION_KEY] = time.time()
+
+
+def second_factor_passed(request: HttpRequest) -> bool:
+    """Whether the session's user has no second factor, or gave a code in this session.
+
+    Reads the user row and the session only (no device query): `has_two_factor` is kept with
+    the devices by the two-factor services.
+    """
+    user = request.user
+    return not getattr(user, "has_two_factor", False) or DEVICE_ID_SESSION_KEY in request.session
+
+
+def _is_recent(timestamp: object) -> bool:
+    if not isinstance(timestamp, int | float):
         return False
-    age = time.time() - confirmed_at
+    age = time.time() - timestamp
     # A timestamp in the future (a clock set back) is not trusted either.
     return 0 <= age <= settings.QA_REAUTH_MAX_AGE.total_seconds()
+
+
+def sign_in_is_recent(request: HttpRequest) -> bool:
+    """Whether the session's last password check is within QA_REAUTH_MAX_AGE, and, for a user
+    with two-factor, its last accepted code too."""
+    if not _is_recent(request.session.get(PASSWORD_CONFIRMED_AT_SESSION_KEY)):
+        return False
+    if getattr(request.user, "has_two_factor", False):
+        return _is_recent(request.session.get(SECOND_FACTOR_AT_SESSION_KEY))
+    return True
 
 
 def reauth_url(*, next_url: str, action: str) -> str:
@@ -97,6 +137,41 @@ class RecentSignInRequiredMixin:
             next_url = self.reauth_next_url(request, *args, **kwargs)
             return redirect(reauth_url(next_url=next_url, action=self.reauth_action))
         return super().dispatch(request, *args, **kwargs)
+
+
+# Wrong passwords or codes typed by a signed-in user ("Confirm your password", the two-factor
+# settings) in this session: at QA_CONFIRM_FAILURE_LIMIT the session is signed out.
+CONFIRM_FAILURES_SESSION_KEY = "qa_confirm_failures"
+
+
+def signed_in_entry_failed(request: HttpRequest) -> HttpResponse | None:
+    """Count a wrong password or code of a signed-in user; at QA_CONFIRM_FAILURE_LIMIT sign the
+    session out and return the redirect to sign-in, else None.
+
+    A limit of its own, apart from the sign-in lockout: typos here never lock anyone's sign-in,
+    and a stolen session gets a few guesses at the password before it is ended.
+    """
+    failures = int(request.session.get(CONFIRM_FAILURES_SESSION_KEY, 0)) + 1
+    if failures < settings.QA_CONFIRM_FAILURE_LIMIT:
+        request.session[CONFIRM_FAILURES_SESSION_KEY] = failures
+        return None
+    logout(request)
+    messages.warning(
+        request,
+        f"You were signed out after {failures} wrong passwords or codes. Sign in again (your "
+        "sign-in is not locked), or reset your password if you have forgotten it.",
+    )
+    return redirect("accounts:login")
+
+
+def signed_in_entry_attempts_left(request: HttpRequest) -> int:
+    return settings.QA_CONFIRM_FAILURE_LIMIT - int(
+        request.session.get(CONFIRM_FAILURES_SESSION_KEY, 0)
+    )
+
+
+def signed_in_entry_succeeded(request: HttpRequest) -> None:
+    request.session.pop(CONFIRM_FAILURES_SESSION_KEY, None)
 
 
 # --- django-axes hooks (named in settings) -------------------------------------------------

@@ -5,20 +5,30 @@ Two kinds of people share the User table:
   and is unique across QA;
 - learners are provisioned by SCIM and identified by (company, `user_name`), compared
   case-insensitively; they carry no sign-in email and no usable password.
+
+Company admins are invited by another admin of their company (AdminInvitation) and may add a
+second factor (django-otp's TOTP device plus RecoveryCodeDevice); what happens to admin
+accounts is kept in AccountAuditEvent.
 """
 
+import hashlib
+import hmac
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 
 class Company(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Admins without a second factor are sent to set one up before any other page.
+    require_two_factor = models.BooleanField("require two-factor for admins", default=False)
 
     class Meta:
         verbose_name_plural = "companies"
@@ -66,6 +76,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.LEARNER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    # Whether the user has a confirmed second factor. Written only by the two-factor services,
+    # in the transaction that adds or removes the device, so that the check on every request
+    # (accounts/middleware.py) costs no device query.
+    has_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,3 +213,161 @@ class CompanyUserCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id} {self.role} #{self.shard}: {self.count}"
+
+
+class AdminInvitation(models.Model):
+    """An invitation to become an admin of a company, answered through a single-use link.
+
+    The link's secret is made by the worker that emails it and never stored: the row keeps its
+    SHA-256 digest in `token_hash`, which is empty while a (new) link is on its way. Each send
+    bumps `send_count`; the worker issues the link of the send it was queued for only, so a
+    re-send makes the previous link worthless at once and a late or repeated task issues
+    nothing. At most one open (neither accepted nor revoked) invitation per company and email.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="admin_invitations")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, blank=True, default="")
+    send_count = models.PositiveIntegerField(default=0)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the current link was emailed; None while it is on its way.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_open_company_email_uniq",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="accounts_invitation_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.company_id}"
+
+    def status_at(self, now) -> str:
+        """The invitation's status by the clock."""
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= now:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
+class AccountAuditEvent(models.Model):
+    """Append-only record of what happened to a company's admin accounts, by whom and from where.
+
+    The accounts side of the audit trail (API key events are integrations' AuditEvent; the
+    Settings pages show both). `subject_email` names the admin or invitee the event is about,
+    kept as text so the record outlives the account.
+    """
+
+    class Action(models.TextChoices):
+        ADMIN_INVITED = "admin_invited", "Invited an admin"
+        INVITATION_RESENT = "invitation_resent", "Re-sent an admin invitation"
+        INVITATION_REVOKED = "invitation_revoked", "Revoked an admin invitation"
+        INVITATION_ACCEPTED = "invitation_accepted", "Accepted an admin invitation"
+        ADMIN_REMOVED = "admin_removed", "Removed an admin"
+        PASSWORD_RESET = "password_reset", "Reset their password by email"
+        TWO_FACTOR_ENABLED = "two_factor_enabled", "Turned on two-factor authentication"
+        TWO_FACTOR_DISABLED = "two_factor_disabled", "Turned off two-factor authentication"
+        RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated", "Made new recovery codes"
+        TWO_FACTOR_RESET = "two_factor_reset", "Two-factor authentication reset by QA support"
+        TWO_FACTOR_REQUIRED = "two_factor_required", "Required two-factor for admins"
+        TWO_FACTOR_NOT_REQUIRED = "two_factor_not_required", "Stopped requiring two-factor"
+        SIGN_IN_GUESSING = "sign_in_guessing", "Many wrong passwords for an admin's account"
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="account_audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    subject_email = models.CharField(max_length=254, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="accounts_audit_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.subject_email}"
+
+
+def invitation_token_digest(token: str) -> str:
+    """The stored form of an invitation link's secret (256 random bits: a fast digest is safe,
+    as for API keys)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def recovery_code_digest(code: str) -> str:
+    """The stored form of a recovery code: SHA-256 of the code without dashes, spaces or case.
+
+    Codes carry 80 random bits, so a fast unsalted digest cannot be reversed by guessing.
+    """
+    normalized = "".join(code.split()).replace("-", "").lower()
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+class RecoveryCodeDevice(ThrottlingMixin, TimestampMixin, Device):
+    """A user's single-use recovery codes, for when their authenticator app is not at hand.
+
+    A django-otp device of our own rather than otp_static's, which stores its codes in clear:
+    here only their SHA-256 digests are kept, compared in constant time, and a used code is
+    removed. Wrong codes are throttled like TOTP codes (1, 2, 4... seconds).
+    """
+
+    code_hashes = models.JSONField(default=list)
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery code set"
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def remaining(self) -> int:
+        return len(self.code_hashes)
+
+    def verify_token(self, token: str) -> bool:
+        """Accept an unused code once. Call it on a row loaded FOR UPDATE, in a transaction,
+        so two requests cannot both use one code."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = recovery_code_digest(str(token))
+        # Compare with every stored digest, so the time taken says nothing about which matched.
+        matches = [stored for stored in self.code_hashes if hmac.compare_digest(stored, digest)]
+        if not matches:
+            self.throttle_increment(commit=True)
+            return False
+        self.code_hashes = [stored for stored in self.code_hashes if stored != matches[0]]
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True

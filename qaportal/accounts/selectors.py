@@ -1,11 +1,23 @@
-"""Reads of the accounts app. Every function takes the company and filters on it in SQL."""
+"""Reads of the accounts app. Every function takes the company and filters on it in SQL,
+except the few that serve a person who is not signed in yet (an invitation link, a password
+reset), which say so."""
 
+import hmac
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
-from .models import Company, CompanyUserCount, Group, User
+from .models import (
+    AccountAuditEvent,
+    AdminInvitation,
+    Company,
+    CompanyUserCount,
+    Group,
+    User,
+    invitation_token_digest,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,64 @@ class CompanySummary:
 
 def company_admin_list(*, company: Company) -> QuerySet[User]:
     return User.objects.filter(company=company, role=User.Role.ADMIN).order_by("email")
+
+
+def active_admin_list(*, company: Company) -> QuerySet[User]:
+    """The company's admins who can sign in (removed admins are kept, deactivated)."""
+    return company_admin_list(company=company).filter(is_active=True)
+
+
+def admin_invitation_list(*, company: Company) -> QuerySet[AdminInvitation]:
+    """The company's open invitations (pending or expired, not accepted or revoked), newest
+    first."""
+    return AdminInvitation.objects.filter(
+        company=company, accepted_at__isnull=True, revoked_at__isnull=True
+    ).order_by("-created_at", "-id")
+
+
+def admin_invitation_for_link(*, public_id: str, token: str) -> AdminInvitation | None:
+    """The invitation an emailed link names, if its secret is that invitation's current one.
+
+    For the invitee, who is not signed in: the link itself is the proof, so no company is
+    given. The digest is compared in constant time; a malformed id, an unknown one, a wrong
+    or replaced secret all give None. The invitation may still be expired, accepted or
+    revoked (`status_at`).
+    """
+    try:
+        parsed = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    invitation = (
+        AdminInvitation.objects.select_related("company", "invited_by")
+        .filter(public_id=parsed)
+        .first()
+    )
+    if invitation is None or not invitation.token_hash:
+        return None
+    if not hmac.compare_digest(invitation.token_hash, invitation_token_digest(token)):
+        return None
+    return invitation
+
+
+def account_audit_event_list(*, company: Company) -> QuerySet[AccountAuditEvent]:
+    return (
+        AccountAuditEvent.objects.filter(company=company)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def sign_in_account_list(*, email: str) -> QuerySet[User]:
+    """Active admins and staff who sign in with `email` (any case) and a password: the people
+    a password reset or a guessing warning is for. Learners have no QA password.
+
+    For people who are not signed in (forgot password), so no company is given.
+    """
+    return User.objects.filter(
+        Q(role__in=[User.Role.ADMIN, User.Role.STAFF]) | Q(is_staff=True),
+        email=User.objects.normalize_sign_in_email(email),
+        is_active=True,
+    ).select_related("company")
 
 
 def learner_list(*, company: Company) -> QuerySet[User]:

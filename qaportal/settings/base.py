@@ -39,7 +39,8 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django admin, with the site that asks staff for their second factor (accounts/admin_site.py).
+    "qaportal.accounts.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +54,9 @@ INSTALLED_APPS = [
     # Sign-in lockout (AccessAttempt tables) and the Content-Security-Policy header.
     "axes",
     "csp",
+    # Two-factor sign-in: django-otp's TOTP devices (recovery codes are accounts' own device).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "qaportal.accounts",
     "integrations",
     "scim",
@@ -72,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sessions of admins with two-factor must have passed it; companies that require it send
+    # admins without it to set it up (accounts/middleware.py).
+    "qaportal.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during sign-in into the lockout page.
@@ -100,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "qaportal.accounts.context_processors.support",
             ],
         },
     },
@@ -250,8 +258,44 @@ AXES_CLIENT_IP_CALLABLE = "qaportal.accounts.mixins.client_ip_address"
 # REMOTE_ADDR). Behind one proxy, 1; otherwise every client looks like the proxy's address.
 QA_TRUSTED_PROXY_HOPS = env.int("QA_TRUSTED_PROXY_HOPS", default=0)
 
-# Generating or revoking an API key needs a password entry no older than this.
+# Generating or revoking an API key needs a password entry no older than this (and, for an
+# admin with two-factor, a code entered as recently).
 QA_REAUTH_MAX_AGE = timedelta(minutes=env.int("QA_REAUTH_MAX_AGE_MINUTES", default=15))
+# Wrong passwords or codes on "Confirm your password" before the session is signed out. Counted
+# per session and apart from the sign-in lockout, so typos there never lock anyone's sign-in.
+QA_CONFIRM_FAILURE_LIMIT = env.int("QA_CONFIRM_FAILURE_LIMIT", default=5)
+
+# Slower guessing per account, whatever the address (accounts/throttles.py): after
+# QA_ACCOUNT_GUESS_LIMIT wrong passwords for one email within QA_ACCOUNT_GUESS_WINDOW, each
+# further attempt waits a delay that doubles from QA_ACCOUNT_GUESS_BASE_DELAY up to
+# QA_ACCOUNT_GUESS_MAX_DELAY; a browser that signed in to the account before is not delayed.
+QA_ACCOUNT_GUESS_LIMIT = env.int("QA_ACCOUNT_GUESS_LIMIT", default=10)
+QA_ACCOUNT_GUESS_WINDOW = timedelta(minutes=env.int("QA_ACCOUNT_GUESS_WINDOW_MINUTES", default=60))
+QA_ACCOUNT_GUESS_BASE_DELAY = timedelta(seconds=2)
+QA_ACCOUNT_GUESS_MAX_DELAY = timedelta(minutes=15)
+# The signed cookie that marks a browser as one an account signed in from.
+QA_KNOWN_DEVICE_COOKIE = "qa_known_device"
+QA_KNOWN_DEVICE_MAX_AGE = timedelta(days=90)
+
+# Two-factor (django-otp): codes are throttled per device, waiting 1, 2, 4, 8... seconds after
+# successive wrong codes; a sign-in has QA_SIGN_IN_CODE_ATTEMPTS codes within
+# QA_SIGN_IN_CODE_MAX_AGE of its password before the password is asked again.
+OTP_TOTP_ISSUER = "QA Portal"
+OTP_TOTP_THROTTLE_FACTOR = 1
+QA_SIGN_IN_CODE_MAX_AGE = timedelta(minutes=5)
+QA_SIGN_IN_CODE_ATTEMPTS = 5
+QA_RECOVERY_CODE_COUNT = 10
+
+# Admin invitations: a single-use link, valid this long.
+QA_INVITATION_MAX_AGE = timedelta(hours=env.int("QA_INVITATION_MAX_AGE_HOURS", default=72))
+# "Forgot your password?": links last an hour (Django's token also dies with the password
+# change); requests are limited per address and per client IP within QA_PASSWORD_RESET_WINDOW.
+PASSWORD_RESET_TIMEOUT = 60 * 60
+QA_PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("QA_PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+QA_PASSWORD_RESET_LIMIT_PER_IP = env.int("QA_PASSWORD_RESET_LIMIT_PER_IP", default=10)
+QA_PASSWORD_RESET_WINDOW = timedelta(hours=1)
+# Where an admin who is their company's only admin, or locked out, gets help.
+QA_SUPPORT_EMAIL = env.str("QA_SUPPORT_EMAIL", default="support@qa.local")
 
 # --- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server. ---
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -173,3 +173,15 @@ def test_company_admins_are_refused(client, admin_user, name):
     response = client.get(url(name))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_read_admin_account_events_and_cannot_change_them(staff_client, company):
+    from qaportal.accounts.services.admins import admin_invite
+    from tests.factories import CompanyAdminFactory
+
+    inviter = CompanyAdminFactory(company=company, email="admin@contoso.com")
+    admin_invite(company=company, email="new@contoso.com", invited_by=inviter)
+    listing = staff_client.get(url("accountauditevent_changelist"))
+    assert listing.status_code == 200
+    assert "new@contoso.com" in listing.content.decode()
+    assert staff_client.get(url("accountauditevent_add")).status_code == 403

@@ -174,3 +174,28 @@ def test_pages_have_no_inline_scripts_styles_or_event_handlers(client, admin_use
     assert re.findall(r"\sstyle=", html) == []
     assert re.findall(r"\son[a-z]+=", html) == []
     assert "javascript:" not in html
+
+
+# --- Advice that works when someone is stuck -------------------------------------------------
+
+
+def test_the_lockout_page_offers_a_reset_another_admin_and_qa_support(client, admin_user, settings):
+    settings.QA_SUPPORT_EMAIL = "help@qa.example"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post(
+            reverse("accounts:login"), {"username": admin_user.email, "password": "wrong"}
+        )
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert f'href="{reverse("accounts:password_reset")}"' in html
+    assert "Ask another admin of your company" in html
+    assert 'href="mailto:help@qa.example"' in html
+
+
+def test_the_403_page_says_who_can_help(client, company, settings):
+    settings.QA_SUPPORT_EMAIL = "help@qa.example"
+    client.force_login(LearnerFactory(company=company))
+    html = client.get(reverse("integrations:settings")).content.decode()
+    assert "ask one of your company's admins to invite you" in html
+    assert f'href="{reverse("accounts:password_reset")}"' in html
+    assert 'href="mailto:help@qa.example"' in html

@@ -102,7 +102,10 @@ def test_another_companys_trail_never_appears(
 
 def test_an_empty_trail_says_what_it_will_hold(admin_client, company):
     page = text_of(admin_client.get(AUDIT_URL))
-    assert "Nothing yet. Generating or revoking an API key is recorded here." in page
+    assert (
+        "Nothing yet. Generating or revoking an API key, and inviting or removing an admin, "
+        "is recorded here." in page
+    )
 
 
 def test_only_company_admins_see_the_trail(client, company):
@@ -116,3 +119,37 @@ def test_the_integration_page_links_to_the_trail(admin_client, company):
     assert f'<a href="{AUDIT_URL}">Audit trail</a>' in page
     trail = text_of(admin_client.get(AUDIT_URL))
     assert f'<a href="{DETAIL_URL}">Microsoft Entra ID</a>' in trail
+
+
+def test_admin_account_events_interleave_with_key_events_newest_first(
+    admin_client, company, entra_integration, admin_user, other_company, other_admin_user
+):
+    from qaportal.accounts.services.admins import admin_invitation_revoke, admin_invite
+
+    t0 = timezone.now() - timedelta(hours=2)
+    api_key_generate(integration=entra_integration, created_by=admin_user, now=t0)
+    invitation = admin_invite(
+        company=company,
+        email="new@contoso.com",
+        invited_by=admin_user,
+        ip_address="203.0.113.8",
+        now=t0 + timedelta(minutes=1),
+    )
+    admin_invitation_revoke(
+        invitation=invitation, revoked_by=admin_user, now=t0 + timedelta(minutes=3)
+    )
+    api_key_generate(
+        integration=entra_integration, created_by=admin_user, now=t0 + timedelta(minutes=2)
+    )
+    # Another company's admin events never show here.
+    admin_invite(company=other_company, email="x@fabrikam.com", invited_by=other_admin_user)
+
+    rows = rows_of(admin_client.get(AUDIT_URL).content.decode())
+    assert [row.split(" admin@contoso.com ")[1].split(" ")[0:3] for row in rows] == [
+        ["Revoked", "an", "admin"],
+        ["Generated", "API", "key"],
+        ["Invited", "an", "admin"],
+        ["Generated", "API", "key"],
+    ]
+    assert "new@contoso.com" in rows[2] and "203.0.113.8" in rows[2]
+    assert not any("fabrikam" in row for row in rows)

@@ -11,15 +11,20 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from integrations.models import ExportJob, Integration
 from integrations.services import provisioning_event_record
+from qaportal.accounts.services.admins import admin_invitation_link_issue, admin_invite
 from sso.services import sso_connection_save
 from tests.conftest import ADMIN_PASSWORD
-from tests.factories import LearnerFactory, TeamFactory
+from tests.factories import CompanyAdminFactory, LearnerFactory, TeamFactory
+from tests.two_factor import force_login_with_second_factor, two_factor_enable
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +34,9 @@ REPO = Path(__file__).resolve().parents[2]
 # portal's namespaces must be rendered by test_every_portal_page_is_covered.
 NOT_HTML_PAGES = {
     "accounts:logout": "POST only, answers with a redirect",
+    "integrations:two_factor_requirement": "POST only, answers with a redirect",
+    "integrations:admin_invitation_resend": "POST only, answers with a redirect",
+    "integrations:admin_invitation_revoke": "POST only, answers with a redirect",
     "integrations:provisioning_activity_export": "CSV download (header checked separately)",
     "integrations:export_job_progress": "JSON polled by the export status page",
     "integrations:export_job_download": "CSV download of a prepared export",
@@ -136,6 +144,62 @@ def portal(client, admin_user, company, generated_key):
         pages["export_offer"] = client.get(
             reverse("integrations:provisioning_activity_export", kwargs=entra)
         )
+    colleague = CompanyAdminFactory(company=company, email="colleague@contoso.com")
+    pages.update(
+        {
+            "integrations:admin_list": client.get(reverse("integrations:admin_list")),
+            # An invalid address re-renders the Admins tab with the field error (400).
+            "integrations:admin_invite": client.post(
+                reverse("integrations:admin_invite"), {"email": "not an address"}
+            ),
+            "integrations:admin_remove": client.get(
+                reverse("integrations:admin_remove", kwargs={"admin_id": colleague.pk})
+            ),
+            "accounts:two_factor": client.get(reverse("accounts:two_factor")),
+            # Starting the set-up shows the QR code (an <img> with a data: URI) and the key.
+            "accounts:two_factor_enrol": client.post(reverse("accounts:two_factor_enrol")),
+        }
+    )
+    enabled = two_factor_enable(admin_user)
+    force_login_with_second_factor(client, admin_user, enabled.authenticator)
+    # A wrong password re-renders the two-factor page with the error (400).
+    pages["accounts:two_factor_change"] = client.post(
+        reverse("accounts:two_factor_change", kwargs={"change": "disable"}),
+        {"password": "wrong", "code": "123456"},
+    )
+    client.logout()
+    client.post(
+        reverse("accounts:login"), {"username": admin_user.email, "password": ADMIN_PASSWORD}
+    )
+    pages["accounts:sign_in_code"] = client.get(reverse("accounts:sign_in_code"))
+    client.logout()
+
+    invitation = admin_invite(company=company, email="new@contoso.com", invited_by=admin_user)
+    issued = admin_invitation_link_issue(
+        invitation_id=invitation.pk, send_count=invitation.send_count
+    )
+    reset_link = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(admin_user.pk)),
+            "token": default_token_generator.make_token(admin_user),
+        },
+    )
+    pages.update(
+        {
+            "accounts:invitation_accept": client.get(
+                reverse(
+                    "accounts:invitation_accept",
+                    kwargs={"public_id": invitation.public_id, "token": issued.token},
+                ),
+                follow=True,
+            ),
+            "accounts:password_reset": client.get(reverse("accounts:password_reset")),
+            "accounts:password_reset_done": client.get(reverse("accounts:password_reset_done")),
+            # The link moves its token into the session, then shows the form.
+            "accounts:password_reset_confirm": client.get(reset_link, follow=True),
+        }
+    )
     learner = LearnerFactory(company=company)
     client.force_login(learner)
     pages["learner_home"] = client.get(reverse("accounts:dashboard"))
@@ -164,7 +228,14 @@ def test_every_portal_page_is_covered(portal):
 
 
 def test_every_page_sends_the_strict_policy_and_renders(portal):
-    expected = {"404": 404, "403": 403, "sso:settings": 400, "sso:callback": 403}
+    expected = {
+        "404": 404,
+        "403": 403,
+        "sso:settings": 400,
+        "sso:callback": 403,
+        "integrations:admin_invite": 400,
+        "accounts:two_factor_change": 400,
+    }
     for name, response in portal.items():
         assert response.status_code == expected.get(name, 200), name
         assert_strict_policy(response["Content-Security-Policy"])

@@ -145,17 +145,44 @@ def test_another_admins_password_does_not_confirm(signed_in, company):
         assert signed_in.post(GENERATE_URL).status_code == 302
 
 
-def test_wrong_passwords_on_the_confirm_page_count_toward_the_lockout(signed_in, admin_user):
+def test_wrong_passwords_on_the_confirm_page_never_count_toward_the_sign_in_lockout(
+    signed_in, admin_user
+):
+    """Typos while signed in are not sign-in attempts: the lockout of (IP, email) stays
+    untouched, so an admin cannot lock themselves out from the confirm page."""
     with stale():
         location = signed_in.post(GENERATE_URL)["Location"]
-        for _ in range(settings.AXES_FAILURE_LIMIT):
+        for _ in range(settings.QA_CONFIRM_FAILURE_LIMIT - 1):
             response = signed_in.post(location, {"password": "guess"}, REMOTE_ADDR="127.0.0.1")
-        assert response.status_code == 429
-        assert "Too many sign-in attempts" in response.content.decode()
-        # Even the right password is refused now.
+            assert response.status_code == 200
+            assert "That password is not correct." in response.content.decode()
+        assert not AccessAttempt.objects.exists()
+        # The right password still confirms.
         response = signed_in.post(location, {"password": ADMIN_PASSWORD})
-        assert response.status_code == 429
-    assert AccessAttempt.objects.get().username == admin_user.email
+        assert response.status_code == 302
+        assert signed_in.post(GENERATE_URL).status_code == 200
+
+
+def test_too_many_wrong_passwords_on_the_confirm_page_sign_the_session_out(
+    signed_in, admin_user, client
+):
+    with stale():
+        location = signed_in.post(GENERATE_URL)["Location"]
+        for _ in range(settings.QA_CONFIRM_FAILURE_LIMIT):
+            response = signed_in.post(location, {"password": "guess"}, REMOTE_ADDR="127.0.0.1")
+        assert response.status_code == 302
+        assert response["Location"] == reverse("accounts:login")
+        assert SESSION_KEY not in signed_in.session
+        page = signed_in.get(reverse("accounts:login"))
+        assert "You were signed out after 5 wrong passwords or codes" in page.content.decode()
+        # Signing in again works at once, from the same address: nothing was locked.
+        response = signed_in.post(
+            reverse("accounts:login"),
+            {"username": admin_user.email, "password": ADMIN_PASSWORD},
+            REMOTE_ADDR="127.0.0.1",
+        )
+        assert response.status_code == 302
+    assert not AccessAttempt.objects.exists()
     assert not ApiKey.objects.exists()
 
 

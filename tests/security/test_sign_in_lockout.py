@@ -120,13 +120,21 @@ def test_a_successful_sign_in_resets_the_count(client, admin_user):
     assert response.status_code == 200
 
 
-def test_the_django_admin_sign_in_is_locked_out_too(client, django_user_model):
+def test_the_django_admin_signs_in_through_the_portal_sign_in_and_its_lockout(
+    client, django_user_model
+):
+    """Django admin has no sign-in form of its own: staff use the portal's, with its lockout,
+    its per-account slow-down and its second-factor step."""
     django_user_model.objects.create_superuser(email="ops@qa.example", password="right")
-    url = reverse("admin:login")
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        response = client.post(
-            url, {"username": "ops@qa.example", "password": "wrong"}, REMOTE_ADDR=ATTACKER_IP
-        )
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN_URL}?next=%2Fadmin%2F"
+    response = client.post(
+        reverse("admin:login"), {"username": "ops@qa.example", "password": "right"}
+    )
+    assert response.status_code == 302
+    assert SESSION_KEY not in client.session
+    response = fail_until_locked(client, "ops@qa.example")
     assert response.status_code == 429
     assert "Too many sign-in attempts" in response.content.decode()
 
