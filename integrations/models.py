@@ -190,7 +190,10 @@ class ProvisioningEvent(models.Model):
     # A failure's error detail as the client was told it; empty for a success.
     detail = models.CharField(max_length=1024, blank=True, default="")
     # What a successful change did (integrations.changes.ChangeRecord.as_json); {} otherwise.
-    changes = models.JSONField(default=dict, blank=True)
+    # The database default too, so rows written by SQL of their own (bulk loads) are valid.
+    changes = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField())
+    )
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 

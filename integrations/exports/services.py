@@ -244,7 +244,9 @@ def export_streamed_record(
 @dataclass(frozen=True)
 class ExportSweep:
     deleted: int
-    requeued: int
+    requeued: (
+        int  # jobs put back in the queue (sent now, or by the next sweep if the broker is down)
+    )
     failed: int
 
 

@@ -82,7 +82,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="provisioningevent",
             name="changes",
-            field=models.JSONField(blank=True, default=dict),
+            field=models.JSONField(
+                blank=True,
+                db_default=models.Value({}, output_field=models.JSONField()),
+                default=dict,
+            ),
         ),
         migrations.AlterField(
             model_name="provisioningevent",

@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "qaportal.probes.ProbesMiddleware",
     # X-Request-ID on every answer and log line (request_ids.py).
     "qaportal.request_ids.RequestIdMiddleware",
+    # SCIM paths leave here for SCIM_MIDDLEWARE: no session, CSRF, user, messages, two-factor,
+    # CSP or axes work on provisioning requests (scim_edge.py).
+    "qaportal.scim_edge.ScimEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +86,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
+]
+
+# The whole chain of a SCIM request after ScimEdgeMiddleware; its views add the bearer-key
+# check (scim/middleware.py) through their dispatch.
+SCIM_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
 ]
 
 # The axes backend refuses a locked-out (IP, email) pair before the password is checked;

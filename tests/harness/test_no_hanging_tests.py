@@ -16,7 +16,7 @@ REPO = TESTS.parent
 # The only `while` loops in tests/, each bounded by a deadline or an event it is handed.
 BOUNDED_WHILE_LOOPS = {
     ("celery/conftest.py", "wait_for"),  # a deadline
-    ("scim_hardening/conftest.py", "wait_until"),  # a deadline
+    ("servers.py", "wait_until"),  # a deadline
     ("oidc_provider/fixture.py", "local_entra"),  # a startup deadline
     ("scim_hardening/test_faults.py", "traffic"),  # a thread stopped by an Event, then joined
 }

@@ -284,7 +284,7 @@ def test_the_sweep_sends_lost_and_abandoned_jobs_again_and_gives_up_after_a_few_
         status="running", attempts=MAX_ATTEMPTS, heartbeat_at=now - timedelta(minutes=6)
     )
     sweep = export_jobs_sweep(now=now)
-    assert (sweep.failed, sweep.requeued) == (1, 0)
+    assert (sweep.failed, sweep.requeued) == (1, 2)
     states = dict(ExportJob.objects.values_list("pk", "status"))
     assert states == {lost.pk: "queued", abandoned.pk: "queued", worn_out.pk: "failed"}
     # A job queued again waits QA_EXPORT_STALE_AFTER before the next try.
