@@ -5,8 +5,9 @@ enforces two-factor, writes a Content-Security-Policy and runs django-axes. None
 anything to Microsoft Entra ID calling `/webhooks/ad/v1/scim` with a bearer key, and each costs
 time on every provisioning request (and, with a cookie, database queries that fail with the
 database). So this middleware, placed early in MIDDLEWARE, hands SCIM paths to a handler whose
-chain is SCIM_MIDDLEWARE (the security headers and the HTTPS redirect, by default); the view's
-own dispatch adds the bearer-key check. Every other path goes on through the portal's chain.
+chain is SCIM_MIDDLEWARE (the security headers and the HTTPS redirect, and the fixed headers
+of an API below); the view's own dispatch adds the bearer-key check. Every other path goes on
+through the portal's chain.
 """
 
 from collections.abc import Callable
@@ -55,3 +56,21 @@ class ScimEdgeMiddleware:
             # The chain, not get_response(): the outer handler logs the answer once.
             return self.scim_handler._middleware_chain(request)
         return self.get_response(request)
+
+
+# A JSON API loads nothing and is never framed: one fixed policy, no per-request work.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ApiHeadersMiddleware:
+    """The fixed security headers of every SCIM answer (the portal's CSP middleware builds a
+    policy per page; an API needs only this one)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -92,6 +92,7 @@ MIDDLEWARE = [
 # check (scim/middleware.py) through their dispatch.
 SCIM_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "qaportal.scim_edge.ApiHeadersMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 

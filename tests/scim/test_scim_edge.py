@@ -10,7 +10,8 @@ def test_a_scim_answer_has_the_security_headers_and_nothing_of_the_portal(scim_c
     response = scim_client.get(f"{BASE}/Users")
     assert response.status_code == 200
     assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still runs
-    assert "Content-Security-Policy" not in response  # the portal's CSP middleware does not
+    # Not the portal's per-page policy: the fixed one of an API.
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert not response.cookies  # no session, no CSRF cookie
     portal = Client().get("/login/")
     assert "Content-Security-Policy" in portal
