@@ -1,7 +1,7 @@
 """Forms of the accounts pages: validation only."""
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.http import HttpRequest
 
 from .models import User
@@ -144,21 +144,6 @@ PASSWORD_HELP = (
 )
 
 
-class InvitationAcceptForm(SetPasswordForm):
-    """The invitee's new password, twice, checked by AUTH_PASSWORD_VALIDATORS (against their
-    email too) with field errors."""
-
-    def __init__(self, *args, email: str, **kwargs) -> None:
-        # Not saved: the validators compare the password with the invitee's email.
-        super().__init__(User(email=email), *args, **kwargs)
-        self.fields["new_password1"].label = "Choose a password"
-        self.fields["new_password2"].label = "Type it again"
-        self.fields["new_password1"].help_text = PASSWORD_HELP
-
-    def save(self, commit: bool = True) -> User:  # pragma: no cover - the service saves
-        raise NotImplementedError("admin_invitation_accept() creates the account.")
-
-
 class PasswordResetRequestForm(forms.Form):
     """The address to send a reset link to: nothing else, whatever exists."""
 
@@ -169,15 +154,33 @@ class PasswordResetRequestForm(forms.Form):
     )
 
 
-class NewPasswordForm(SetPasswordForm):
-    """A new password, twice, checked by AUTH_PASSWORD_VALIDATORS; saved by a service."""
+class NewPasswordForm(SetPasswordMixin, forms.Form):
+    """A new password, twice, checked by AUTH_PASSWORD_VALIDATORS against `user` (field
+    errors). Validation only: a service sets the password (this form has no save())."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    new_password1, new_password2 = SetPasswordMixin.create_password_fields(
+        label1="New password", label2="Type it again"
+    )
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        self.user = user
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].help_text = PASSWORD_HELP
+        self.fields["new_password2"].help_text = ""
 
-    def save(self, commit: bool = True) -> User:  # pragma: no cover - the service saves
-        raise NotImplementedError("admin_password_reset() sets the password.")
+    def clean(self) -> dict:
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password2")
+        return super().clean()
+
+
+class InvitationAcceptForm(NewPasswordForm):
+    """The invitee's new password, twice, checked against their email too."""
+
+    def __init__(self, *args, email: str, **kwargs) -> None:
+        # Not saved: the validators compare the password with the invitee's email.
+        super().__init__(User(email=email), *args, **kwargs)
+        self.fields["new_password1"].label = "Choose a password"
 
 
 class TwoFactorCodeForm(forms.Form):
