@@ -19,6 +19,9 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/qaportal_bench"
 
 # The performance targets `make bench` checks (README, Performance).
 TARGET_CYCLE_RATIO = 0.6
+# Against the bare endpoint: the same ratio, and p99 at most this multiple of the bare one.
+TARGET_BARE_RATIO = 0.6
+TARGET_BARE_P99_MULTIPLE = 2.0
 TARGET_FILTER_SCALE = 1.2
 TARGET_LIST_SCALE = 1.5
 TARGET_INITIAL_RPS = 25.0
@@ -28,6 +31,17 @@ TARGET_INITIAL_P99_MS = 100.0
 def log(message: str) -> None:
     stamp = datetime.now(UTC).strftime("%H:%M:%S")
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server under test: `scim` (the portal's SCIM endpoint), `ceiling` (plain Django views
+    on the portal's stack) or `bare` (a Django project of two middlewares and one model)."""
+
+    name: str
+    port: int
+    master_pid: int
+    base: str  # the path wrk's scripts prefix: "/webhooks/ad/v1/scim", "/bare", …
 
 
 @dataclass

@@ -4,8 +4,11 @@ One run, on PostgreSQL and gunicorn with 2 workers (production settings, 127.0.0
 
 0. SQL per request (Django's count and libpq's wire trace), in-process;
 1. throughput: Entra's create cycle (GET filter + POST) and PATCH cycle at 4 and 16 clients,
-   SCIM and ceiling interleaved pair by pair, several rounds; medians and paired ratios;
-2. scale: filter lookup and list-page latency with 1,000 and then 100,000 users in a company;
+   SCIM, the ceiling (plain Django views on the portal's stack) and the bare endpoint (a
+   Django project of two middlewares and one model) interleaved, several rounds; medians and
+   per-round ratios;
+2. scale: filter lookup and list-page latency in a company of 1,000 users and one of 100,000,
+   probed in turn;
 3. a group PATCH adding 5,000 members;
 4. an Entra initial cycle of 10,000 users (match + create, then groups and their members).
 
@@ -31,7 +34,9 @@ from bench import stack
 from bench.common import (
     DEFAULT_DATABASE_URL,
     OUT,
+    SCIM,
     Client,
+    Endpoint,
     Tenant,
     filter_path,
     log,
@@ -45,6 +50,8 @@ from bench.scenarios import (
 )
 from bench.stack import (
     analyze,
+    bare_environment,
+    bare_prepare,
     driver_backend_register,
     free_port,
     gunicorn,
@@ -62,15 +69,15 @@ from bench.throughput import throughput, wrk_run
 def profile(
     server: subprocess.Popen, port: int, load: Tenant, ids_file: Path, profile_tenant: Tenant, args
 ) -> int:
+    endpoint = Endpoint("scim", port, server.pid, SCIM)
     """py-spy on every gunicorn worker while one SCIM cycle runs; prints the hot spots."""
     from bench.profile import summarise
 
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     output = OUT / f"profile-{args.profile}.txt"
-    common = {"port": port, "load": load, "ids_file": ids_file}
+    common = {"endpoint": endpoint, "load": load, "ids_file": ids_file}
     if args.profile != "initial":
         wrk_run(
-            target="scim",
             cycle=args.profile,
             clients=4,
             seconds=3,
@@ -111,11 +118,11 @@ def profile(
             args.initial_batch,
             args.profile_clients,
             cap=args.profile_seconds - 2,
+            master_pid=server.pid,
         )
         rps = cycle["rps"]
     else:
         rps = wrk_run(
-            target="scim",
             cycle=args.profile,
             clients=args.profile_clients,
             seconds=args.profile_seconds - 2,
@@ -189,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile-clients", type=int, default=4)
     parser.add_argument(
-        "--ceiling-only", action="store_true", help="throughput of the ceiling only"
+        "--ceiling-only", action="store_true", help="throughput of the two ceilings only"
     )
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -220,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         postgres_version = cursor.fetchone()[0]
 
     load = tenant_create("bench-load")
+    small_tenant = tenant_create("bench-small")
     scale_tenant = tenant_create("bench-scale")
     initial_tenant = tenant_create("bench-initial")
     patch_names = users_seed(company_id=load.company_id, start=0, count=5000, prefix="patch")[:2000]
@@ -229,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ids_file = OUT / f"patch_ids-{stack.BENCH_DATABASE}.txt"
     ids = dict(User.objects.filter(company_id=load.company_id).values_list("user_name", "scim_id"))
     ids_file.write_text("".join(f"{ids[name]}\n" for name in patch_names))
+    bare_prepare(args.database_url, [str(ids[name]) for name in patch_names])
     analyze()
 
     results: dict = {
@@ -245,7 +254,18 @@ def main(argv: list[str] | None = None) -> int:
         log("query counts (in-process)")
         results["queries"] = query_counts(load)
     started = time.monotonic()
-    with gunicorn(environment, port, args.workers) as server:
+    bare_port = free_port()
+    with (
+        gunicorn(environment, port, args.workers) as server,
+        gunicorn(
+            bare_environment(args.database_url),
+            bare_port,
+            args.workers,
+            app="bench.bare.wsgi",
+            log_name="gunicorn-bare.log",
+            ready_path="/bare/Users?userName=probe",
+        ) as bare_server,
+    ):
         if args.profile:
             if args.profile == "initial" and args.scale_users:
                 # The table an initial cycle meets after the scale part of a full run.
@@ -262,22 +282,27 @@ def main(argv: list[str] | None = None) -> int:
         scim_ready = status == 200
         results["scim_status"] = {"filter": status}
         if not scim_ready:
-            log(f"SCIM /Users filter answered {status}: measuring the ceiling only")
-        targets = ["scim", "ceiling"] if scim_ready and not args.ceiling_only else ["ceiling"]
+            log(f"SCIM /Users filter answered {status}: measuring the ceilings only")
+        endpoints = [
+            Endpoint("scim", port, server.pid, SCIM),
+            Endpoint("ceiling", port, server.pid, f"/bench/ceiling/{load.company_id}"),
+            Endpoint("bare", bare_port, bare_server.pid, "/bare"),
+        ]
+        if not scim_ready or args.ceiling_only:
+            endpoints = endpoints[1:]
         if "throughput" in parts:
             results["throughput"] = throughput(
-                port=port,
+                endpoints=endpoints,
                 load=load,
                 ids_file=ids_file,
                 rounds=args.rounds,
                 seconds=args.seconds,
                 clients_levels=[int(c) for c in args.clients.split(",")],
-                targets=targets,
             )
         if scim_ready and "scale" in parts:
-            scale_result = scale(port, scale_tenant, args.probe_requests, args.scale_users)
-            scale_result.pop("names")
-            results["scale"] = scale_result
+            results["scale"] = scale(
+                port, small_tenant, scale_tenant, args.probe_requests, args.scale_users
+            )
         if scim_ready and "group" in parts:
             if "scale" not in parts:
                 users_seed(
@@ -301,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.initial_clients,
                 args.initial_cap,
                 args.initial_autoanalyze,
+                master_pid=server.pid,
             )
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     results["load_average_end"] = os.getloadavg()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -145,13 +146,23 @@ def analyze() -> None:
 
 
 @contextmanager
-def gunicorn(environment: dict[str, str], port: int, workers: int) -> Iterator[subprocess.Popen]:
-    log_file = (OUT / "gunicorn.log").open("ab")
+def gunicorn(
+    environment: dict[str, str],
+    port: int,
+    workers: int,
+    *,
+    app: str = "qaportal.wsgi",
+    log_name: str = "gunicorn.log",
+    ready_path: str = f"{SCIM}/ServiceProviderConfig",
+) -> Iterator[subprocess.Popen]:
+    """gunicorn serving `app` on 127.0.0.1:`port` with `workers` sync workers, as the Procfile
+    runs the portal; the bare endpoint (bench/bare/) is served by the same command."""
+    log_file = (OUT / log_name).open("ab")
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "qaportal.wsgi",
+        app,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -168,19 +179,18 @@ def gunicorn(environment: dict[str, str], port: int, workers: int) -> Iterator[s
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise SystemExit("gunicorn exited; see var/bench/gunicorn.log")
+                raise SystemExit(f"gunicorn exited; see var/bench/{log_name}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit("gunicorn did not start; see var/bench/gunicorn.log") from None
+                    raise SystemExit(f"gunicorn did not start; see var/bench/{log_name}") from None
                 time.sleep(0.2)
-        ServerCpu.master_pid = process.pid
         # Let both workers boot and import everything before any measurement.
         client = Client(port)
         for _ in range(4):
-            client.request("GET", f"{SCIM}/ServiceProviderConfig")
+            client.request("GET", ready_path)
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -190,6 +200,36 @@ def gunicorn(environment: dict[str, str], port: int, workers: int) -> Iterator[s
             process.kill()
             process.wait()
         log_file.close()
+
+
+def bare_environment(database_url: str) -> dict[str, str]:
+    """The bare endpoint's environment: its own settings, the bench database."""
+    environment = dict(os.environ)
+    environment.update(
+        {"DJANGO_SETTINGS_MODULE": "bench.bare.settings", "DATABASE_URL": database_url}
+    )
+    return environment
+
+
+def bare_prepare(database_url: str, patch_ids: list[str]) -> None:
+    """Create the bare endpoint's table in the bench database and the rows its PATCH cycle
+    updates (named by the SCIM ids the PATCH script walks)."""
+    environment = bare_environment(database_url)
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+        cwd=REPO,
+        env=environment,
+        check=True,
+    )
+    import psycopg
+
+    with (
+        psycopg.connect(database_url, autocommit=True) as connection,
+        connection.cursor() as cursor,
+        cursor.copy("COPY bench_bare_bareuser (user_name, body) FROM STDIN") as copy,
+    ):
+        for scim_id in patch_ids:
+            copy.write_row((scim_id, json.dumps({"userName": scim_id})))
 
 
 def free_port() -> int:
@@ -277,9 +317,8 @@ class ServerCpu:
     minute) still counts, give or take half a second of its time.
     """
 
-    master_pid: int | None = None
-
-    def __init__(self) -> None:
+    def __init__(self, master_pid: int | None) -> None:
+        self.master_pid = master_pid
         self.first: dict[str, dict[int, float]] = {"workers": {}, "database": {}}
         self.last: dict[str, dict[int, float]] = {"workers": {}, "database": {}}
         self._sample(initial=True)

@@ -13,8 +13,10 @@ from pathlib import Path
 from bench.common import (
     LUA,
     REPO,
-    SCIM,
+    TARGET_BARE_P99_MULTIPLE,
+    TARGET_BARE_RATIO,
     TARGET_CYCLE_RATIO,
+    Endpoint,
     Tenant,
     log,
 )
@@ -59,17 +61,16 @@ EXPECTED_STATUSES = {"create": {"200", "201"}, "patch": {"200", "204"}}
 
 def wrk_run(
     *,
-    target: str,
+    endpoint: Endpoint,
     cycle: str,
     clients: int,
     seconds: float,
-    port: int,
     load: Tenant,
     ids_file: Path,
     run_id: str,
     round_number: int,
 ) -> WrkResult:
-    base = SCIM if target == "scim" else f"/bench/ceiling/{load.company_id}"
+    target, base, port = endpoint.name, endpoint.base, endpoint.port
     script = LUA / f"{cycle}.lua"
     environment = dict(os.environ)
     environment.update(
@@ -94,7 +95,7 @@ def wrk_run(
         run_id,
         str(clients),
     ]
-    server_cpu = ServerCpu()
+    server_cpu = ServerCpu(endpoint.master_pid)
     busy_before, total_before = cpu_times()
     wrk_before = children_cpu_seconds()
     completed = subprocess.run(  # noqa: S603 - a fixed command line
@@ -141,27 +142,27 @@ def wrk_run(
 
 def throughput(
     *,
-    port: int,
+    endpoints: list[Endpoint],
     load: Tenant,
     ids_file: Path,
     rounds: int,
     seconds: float,
     clients_levels: list[int],
-    targets: list[str],
 ) -> dict:
-    """Interleaved rounds: for each cycle and client count, SCIM and ceiling back to back."""
+    """Interleaved rounds: for each cycle and client count, every endpoint back to back, the
+    order turning each round, so that a noisy machine hits them alike."""
     results: list[WrkResult] = []
     run_counter = 0
+    targets = [endpoint.name for endpoint in endpoints]
 
-    def one(target: str, cycle: str, clients: int, round_number: int, duration: float):
+    def one(endpoint: Endpoint, cycle: str, clients: int, round_number: int, duration: float):
         nonlocal run_counter
         run_counter += 1
         result = wrk_run(
-            target=target,
+            endpoint=endpoint,
             cycle=cycle,
             clients=clients,
             seconds=duration,
-            port=port,
             load=load,
             ids_file=ids_file,
             run_id=f"r{run_counter}{uuid.uuid4().hex[:6]}",
@@ -169,7 +170,7 @@ def throughput(
         )
         flag = "" if result.ok else f"  UNEXPECTED {result.unexpected}"
         log(
-            f"  round {round_number} {cycle:6} c={clients:<2} {target:7} "
+            f"  round {round_number} {cycle:6} c={clients:<2} {endpoint.name:7} "
             f"{result.rps:7.1f} req/s p50 {result.p50_ms:6.1f} ms p99 {result.p99_ms:6.1f} ms "
             f"server cpu {result.server_cpu_ms:5.2f} ms/req "
             f"(machine busy {result.machine_cpu_busy:.0%}, wrk {result.wrk_cpu_share:.1%}){flag}"
@@ -178,14 +179,14 @@ def throughput(
 
     log("throughput: warm-up")
     for cycle in ("create", "patch"):
-        for target in targets:
-            one(target, cycle, 4, 0, 2)
+        for endpoint in endpoints:
+            one(endpoint, cycle, 4, 0, 2)
     for round_number in range(1, rounds + 1):
         for cycle in ("create", "patch"):
             for clients in clients_levels:
-                order = targets if round_number % 2 else list(reversed(targets))
-                for target in order:
-                    results.append(one(target, cycle, clients, round_number, seconds))
+                shift = round_number % len(endpoints)
+                for endpoint in endpoints[shift:] + endpoints[:shift]:
+                    results.append(one(endpoint, cycle, clients, round_number, seconds))
 
     table = []
     for cycle in ("create", "patch"):
@@ -206,26 +207,36 @@ def throughput(
                     "runs_rps": [r.rps for r in runs],
                     "unexpected": [r.unexpected for r in runs if r.unexpected],
                 }
-            if {"scim", "ceiling"} <= set(targets):
-                ratios, cost_ratios = [], []
+            for other, key, target_ratio in (
+                ("ceiling", "", TARGET_CYCLE_RATIO),
+                ("bare", "bare_", TARGET_BARE_RATIO),
+            ):
+                if not {"scim", other} <= set(targets):
+                    continue
+                ratios, cost_ratios, p99_multiples = [], [], []
                 for round_number in range(1, rounds + 1):
                     pair = {
                         r.target: r
                         for r in results
                         if r.cycle == cycle and r.clients == clients and r.round == round_number
                     }
-                    ratios.append(pair["scim"].rps / pair["ceiling"].rps)
-                    cost_ratios.append(pair["ceiling"].server_cpu_ms / pair["scim"].server_cpu_ms)
-                row["ratio_runs"] = [round(r, 3) for r in ratios]
-                row["ratio"] = round(statistics.median(ratios), 3)
-                row["cpu_ratio"] = round(statistics.median(cost_ratios), 3)
-                row["meets_target"] = row["ratio"] >= TARGET_CYCLE_RATIO and not any(
-                    row[t]["unexpected"] for t in targets
-                )
+                    ratios.append(pair["scim"].rps / pair[other].rps)
+                    cost_ratios.append(pair[other].server_cpu_ms / pair["scim"].server_cpu_ms)
+                    p99_multiples.append(pair["scim"].p99_ms / pair[other].p99_ms)
+                row[f"{key}ratio_runs"] = [round(r, 3) for r in ratios]
+                row[f"{key}ratio"] = round(statistics.median(ratios), 3)
+                row[f"{key}cpu_ratio"] = round(statistics.median(cost_ratios), 3)
+                row[f"{key}p99_multiple"] = round(statistics.median(p99_multiples), 3)
+                clean = not any(row[t]["unexpected"] for t in targets)
+                meets = row[f"{key}ratio"] >= target_ratio and clean
+                if other == "bare":
+                    meets = meets and row["bare_p99_multiple"] <= TARGET_BARE_P99_MULTIPLE
+                row[f"{key}meets_target"] = meets
             table.append(row)
     return {
         "rounds": rounds,
         "seconds_per_run": seconds,
+        "targets": targets,
         "rows": table,
         "runs": [r.__dict__ for r in results],
     }

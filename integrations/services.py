@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import inspect
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +136,7 @@ def api_key_generate(
         old_key.expires_at = deadline
         old_key.status = ApiKey.Status.EXPIRING
         old_key.save(update_fields=["expires_at", "status"])
+        _recent_keys.forget(old_key.public_id)
 
     public_id = api_key_format.new_public_id()
     plaintext = api_key_format.build_key(public_id)
@@ -184,6 +186,7 @@ def api_key_revoke(
     api_key.revoked_by = revoked_by
     api_key.status = ApiKey.Status.REVOKED
     api_key.save(update_fields=["revoked_at", "revoked_by", "status"])
+    _recent_keys.forget(api_key.public_id)  # this process refuses it at once
     _audit(
         company_id=api_key.integration.company_id,
         action=AuditEvent.Action.KEY_REVOKED,
@@ -242,9 +245,49 @@ _api_key_by_public_id = PreparedQuery(
 )
 
 
+class _RecentKeys:
+    """The keys this process looked up in the last QA_KEY_CACHE_SECONDS, by public id.
+
+    Entra sends every request of a cycle with one key, so most requests find it here and
+    authenticate without a database round trip. What a key row can change to refuse it is
+    `revoked_at` (an admin revokes it) and `expires_at` (a rotation starts its grace period):
+    the clock is compared with `expires_at` on every request anyway, and a row is trusted for
+    at most QA_KEY_CACHE_SECONDS, so a key revoked in any process, on any machine, is refused
+    everywhere within that time (one second by default). api_key_revoke also forgets the key
+    in its own process at once. Unknown ids are remembered too, so a flood of well-formed
+    made-up keys costs one query per id per second, and the map is emptied when it grows past
+    MAX_ENTRIES (bounded memory whatever is sent).
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def get(self, public_id: str) -> ApiKey | None:
+        now = time.monotonic()
+        entry = self._entries.get(public_id)
+        if entry is not None and now - entry[0] < settings.QA_KEY_CACHE_SECONDS:
+            return entry[1]
+        found = _api_key_by_public_id(public_id=public_id)
+        api_key = found[0] if found else None
+        if settings.QA_KEY_CACHE_SECONDS > 0:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[public_id] = (now, api_key)
+        return api_key
+
+    def forget(self, public_id: str) -> None:
+        self._entries.pop(public_id, None)
+
+
+_recent_keys = _RecentKeys()
+
+
 @sensitive_variables("raw", "parsed")
 def api_key_authenticate(*, raw: str, now: datetime | None = None) -> ApiKeyAuthentication:
-    """Check a bearer key by its format, one indexed lookup and the clock.
+    """Check a bearer key by its format, one indexed lookup (at most one a second per key and
+    process: _RecentKeys) and the clock.
 
     The digest is compared in constant time. Revoked and past-deadline keys are refused
     whatever status the expiry task has recorded. `last_used_at` is written at most once per
@@ -253,8 +296,7 @@ def api_key_authenticate(*, raw: str, now: datetime | None = None) -> ApiKeyAuth
     parsed = api_key_format.parse_key(raw)
     if parsed is None:
         return ApiKeyAuthentication(api_key=None, rejection=KeyRejection.MALFORMED)
-    found = _api_key_by_public_id(public_id=parsed.public_id)
-    api_key = found[0] if found else None
+    api_key = _recent_keys.get(parsed.public_id)
     if api_key is None or not hmac.compare_digest(api_key.key_hash, key_digest(parsed.plaintext)):
         return ApiKeyAuthentication(api_key=None, rejection=KeyRejection.UNKNOWN)
 

@@ -405,6 +405,9 @@ DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="QA Portal <no
 
 # --- QA Portal settings (read inside functions, not at import) ---
 QA_KEY_GRACE_PERIOD = timedelta(seconds=env.int("QA_KEY_GRACE_PERIOD", default=8 * 60 * 60))
+# How long a process trusts a key row it read (integrations/services.py, _RecentKeys): a key
+# revoked anywhere is refused everywhere within this many seconds; 0 reads it every request.
+QA_KEY_CACHE_SECONDS = env.float("QA_KEY_CACHE_SECONDS", default=1.0)
 # How often last_used_at may be written per key: no write per request.
 QA_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Admins are emailed this long before an expiring key's deadline.

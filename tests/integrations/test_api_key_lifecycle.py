@@ -51,10 +51,12 @@ def test_active_key_authenticates_and_records_last_use_at_most_once_a_minute(
     now = timezone.now()
     with django_assert_num_queries(2):  # lookup + last_used_at update
         assert authenticate_api_key(generated_key.plaintext, now=now) == generated_key.api_key
-    with django_assert_num_queries(1):  # lookup only
+    with django_assert_num_queries(0):  # the row read a moment ago; nothing to write
         assert authenticate_api_key(generated_key.plaintext, now=now + timedelta(seconds=30))
     generated_key.api_key.refresh_from_db()
     assert generated_key.api_key.last_used_at == now
+    with django_assert_num_queries(1):  # a minute later: last_used_at again
+        assert authenticate_api_key(generated_key.plaintext, now=now + timedelta(seconds=61))
 
 
 def test_unknown_key_with_valid_checksum_is_refused():
