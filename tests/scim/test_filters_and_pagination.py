@@ -233,3 +233,31 @@ def test_an_impossible_date_is_invalid_filter(scim_client, users, moment):
         )
         assert response.status_code == 400, response.content
         assert response.json()["scimType"] == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "alice@contoso.com"',
+        'UserName EQ "Alice@Contoso.com"',
+        '  externalId eq "E-1"  ',
+        'displayName eq ""',
+        'id eq "not-a-uuid"',
+        'id eq "0b9f0f64-6e2f-4f0f-9a0e-2f7c1c0b6e11"',
+        'active eq "false"',
+        'nickName eq "Babs"',
+        'userName eq "back\\slash"',
+    ],
+)
+def test_a_single_eq_reads_as_the_grammar_reads_it(text):
+    """Entra's lookups skip the filter grammar; the answer is the grammar's own (the words
+    true, false and null, and backslashes, are left to the grammar)."""
+    from scim.filters import UserFilterQuery
+
+    fast = UserFilterQuery.parse(text)
+    grammar = UserFilterQuery.parse(f"({text.strip()})")  # parentheses: the grammar's path
+    assert (str(fast.condition), fast.eq_values, fast.unique_eq) == (
+        str(grammar.condition),
+        grammar.eq_values,
+        grammar.unique_eq,
+    )
