@@ -5,8 +5,10 @@ import hmac
 import inspect
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -413,6 +415,50 @@ def _event_insert(vendor: str) -> str:
     return sql
 
 
+def _event_params(fields: dict) -> list:
+    values = _event_values(**fields)
+    for name, value in (("created_at", timezone.now()), ("changes", values["changes"])):
+        values[name] = ProvisioningEvent._meta.get_field(name).get_db_prep_save(value, connection)
+    return [values[name] for name in _EVENT_FIELDS]
+
+
+def provisioning_event_log_with_write(
+    *, write: tuple[str, Sequence[Any]], **fields
+) -> tuple | None:
+    """Run `write` (one INSERT or UPDATE … RETURNING a single column: the change a SCIM request
+    makes) and the request's activity row together: one statement and one commit on
+    PostgreSQL (a data-modifying WITH), a transaction elsewhere. Both are written or neither.
+
+    Returns the write's RETURNING row, or None when it touched no row; then no activity row
+    is written either (the caller reads again, or records what happened). The change and its
+    log row share one durable commit: no crash loses the row of a change that was answered.
+    """
+    write_sql, write_params = write
+    columns = ", ".join(
+        connection.ops.quote_name(ProvisioningEvent._meta.get_field(name).column)
+        for name in _EVENT_FIELDS
+    )
+    table = connection.ops.quote_name(ProvisioningEvent._meta.db_table)
+    event_params = _event_params(fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Table and column names come from the models; every value is a parameter.
+            cursor.execute(
+                f"WITH written AS ({write_sql}) "  # noqa: S608
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT {', '.join(['%s'] * len(event_params))} FROM written "
+                "RETURNING (SELECT * FROM written)",
+                [*write_params, *event_params],
+            )
+            return cursor.fetchone()
+        with transaction.atomic(savepoint=False):
+            cursor.execute(write_sql, write_params)
+            row = cursor.fetchone()
+            if row is not None:
+                cursor.execute(_event_insert(connection.vendor), event_params)
+            return row
+
+
 def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     """provisioning_event_record for the SCIM hot path: the same row, one plain INSERT.
 
@@ -423,9 +469,7 @@ def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     only): an operating-system crash may lose the last fraction of a second of log rows,
     never a change, and a request no longer waits for a second flush to disk.
     """
-    values = _event_values(**fields)
-    for name, value in (("created_at", timezone.now()), ("changes", values["changes"])):
-        values[name] = ProvisioningEvent._meta.get_field(name).get_db_prep_save(value, connection)
+    params = _event_params(fields)
     sql = _event_insert(connection.vendor)
     if (
         not durable
@@ -437,4 +481,4 @@ def provisioning_event_log(*, durable: bool = True, **fields) -> None:
         # Both commands run as one implicit transaction, so SET LOCAL covers this INSERT only.
         sql = "SET LOCAL synchronous_commit = off; " + sql
     with connection.cursor() as cursor:
-        cursor.execute(sql, [values[name] for name in _EVENT_FIELDS])
+        cursor.execute(sql, params)

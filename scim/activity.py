@@ -1,22 +1,27 @@
 """What one SCIM request did, filled in while it runs and stored as a ProvisioningEvent.
 
-A write records its row inside its own transaction (the scim services call `record_change`):
-one durable commit for both, and never one without the other. Every other row (reads,
-failures, refused keys) is written by the bearer-key middleware once the response is ready,
+A write records its row with the change: in the same statement for a user's create or update
+(`write_with_row`), inside the change's transaction otherwise (`record_change`): one durable
+commit for both, and never one without the other. Every other row (reads, failures, refused
+keys, an update that changed nothing) is written by its own statement once the answer is known,
 committed without waiting for a WAL flush (see provisioning_event_log): nothing else was
-written, and a log row is not worth a flush to disk per request.
+written, and a log row is not worth a flush to disk per request. Every row is written before
+the answer leaves the worker, so a worker that dies mid-request has sent no answer either.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.http import HttpRequest
 
-from integrations.changes import ChangeRecord
+from integrations.changes import ChangeRecord, ChangeSet
 from integrations.models import ProvisioningEvent
-from integrations.services import provisioning_event_log
+from integrations.services import provisioning_event_log, provisioning_event_log_with_write
+from qaportal.accounts.models import User
+from qaportal.accounts.services.users import StatementRunner
 
 Operation = ProvisioningEvent.Operation
 
@@ -78,8 +83,46 @@ class RequestActivity:
         self.operation = change.operation
         self.resource_type = change.resource_type
         self.about(resource_id=change.resource_id, resource_name=change.resource_name)
-        status = self.success_status or _SUCCESS_STATUS.get(self.method, 200)
-        self.record(status_code=status, changes=change.changes.as_json())
+        self.record(status_code=self._success_status(), changes=change.changes.as_json())
+
+    def write_with_row(self, *, operation: str, changes: ChangeSet) -> StatementRunner:
+        """A StatementRunner for the accounts services: it runs a user's INSERT or UPDATE and
+        this request's activity row as one statement (provisioning_event_log_with_write), so a
+        change of one user costs one round trip and one commit, log row included."""
+
+        def run(sql: str, params: Sequence[Any], user: User) -> tuple | None:
+            self.operation, self.resource_type = operation, "User"
+            self.about(resource_id=str(user.scim_id), resource_name=user.user_name or "")
+            row = provisioning_event_log_with_write(
+                write=(sql, params),
+                **self._fields(
+                    status_code=self._success_status(),
+                    outcome=ProvisioningEvent.Outcome.SUCCESS,
+                    changes=changes.as_json(),
+                ),
+            )
+            self.recorded = row is not None
+            return row
+
+        return run
+
+    def _success_status(self) -> int:
+        return self.success_status or _SUCCESS_STATUS.get(self.method, 200)
+
+    def _fields(self, *, status_code: int, **extra: Any) -> dict:
+        return {
+            "company_id": self.company_id,
+            "api_key_id": self.api_key_id,
+            "method": self.method,
+            "path": self.path,
+            "operation": self.operation,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "resource_name": self.resource_name,
+            "status_code": status_code,
+            "duration_ms": int((time.monotonic() - self.started) * 1000),
+            **extra,
+        }
 
     def record(
         self,
@@ -94,20 +137,13 @@ class RequestActivity:
         if self.recorded or not self.method:  # recorded already, or not a SCIM request
             return
         provisioning_event_log(
-            company_id=self.company_id,
-            api_key_id=self.api_key_id,
-            method=self.method,
-            path=self.path,
-            operation=self.operation,
-            resource_type=self.resource_type,
-            resource_id=self.resource_id,
-            resource_name=self.resource_name,
-            status_code=status_code,
-            outcome=outcome,
-            scim_type=scim_type,
-            detail=detail,
-            changes=changes,
-            duration_ms=int((time.monotonic() - self.started) * 1000),
+            **self._fields(
+                status_code=status_code,
+                outcome=outcome,
+                scim_type=scim_type,
+                detail=detail,
+                changes=changes,
+            ),
             durable=False,
         )
         self.recorded = True

@@ -3,14 +3,13 @@
 Each function takes the company of the request's API key, resolves the manager it references
 within the company, writes the change and its activity row, and returns a ChangeRecord.
 
-A create or an update is one SQL statement, atomic on its own, so it needs no BEGIN/COMMIT
-round trips: an update is a read-modify-write without a lock that applies only to the row as
-it was read (`updated_at` unchanged); when a concurrent request changed it meanwhile, it is
-read again locked, in a transaction, and applied once more (never more than twice). Its
-activity row follows in a statement of its own, committed without waiting for its WAL flush
-(see integrations.services.provisioning_event_log): a crash may lose the last fraction of a
-second of log rows, never a change. A deletion runs in a transaction (row lock, cascades) that
-commits its activity row with it.
+A create or an update is one SQL statement that writes the user and the request's activity row
+together (RequestActivity.write_with_row): one round trip and one commit, no BEGIN/COMMIT of its
+own, and never a change without its log row. An update is a read-modify-write without a lock
+that applies only to the row as it was read (`updated_at` unchanged); when a concurrent request
+changed it meanwhile, it is read again locked, in a transaction, and applied once more (never
+more than twice). An update that changes nothing writes only its activity row. A deletion runs
+in a transaction (row lock, cascades) that commits its activity row with it.
 """
 
 import copy
@@ -62,20 +61,18 @@ def user_create(
         manager = manager_get(company_id=company_id, manager_id=manager_id)
         if manager is None:
             skipped = (SkippedReference(attribute="manager", value=manager_id),)
-    with referenced_users_may_vanish("The manager was deleted meanwhile; no user was created."):
-        user = user_provision(company_id=company_id, profile={**profile, "manager": manager})
-    user.manager_scim_id = str(manager.scim_id) if manager else None
-    after = {**profile, "manager": user.manager_scim_id}
-    change = ChangeRecord(
-        operation=Op.CREATE_USER,
-        resource=user,
-        changes=ChangeSet(
-            attributes=attribute_changes({}, _created(after), USER_ATTRIBUTE_NAMES),
-            skipped=skipped,
-        ),
+    after = {**profile, "manager": str(manager.scim_id) if manager else None}
+    changes = ChangeSet(
+        attributes=attribute_changes({}, _created(after), USER_ATTRIBUTE_NAMES), skipped=skipped
     )
-    activity.record_change(change)
-    return change
+    with referenced_users_may_vanish("The manager was deleted meanwhile; no user was created."):
+        user = user_provision(
+            company_id=company_id,
+            profile={**profile, "manager": manager},
+            execute=activity.write_with_row(operation=Op.CREATE_USER, changes=changes),
+        )
+    user.manager_scim_id = after["manager"]
+    return ChangeRecord(operation=Op.CREATE_USER, resource=user, changes=changes)
 
 
 def user_replace(
@@ -198,10 +195,10 @@ def _write(
                 after=new_profile(user, before),
                 strict=strict,
                 operation=operation,
+                activity=activity,
                 prefetched_manager=(manager_id, user.requested_manager_pk) if manager_id else None,
                 unmodified_since=None if locked else user.updated_at,
             )
-            activity.record_change(change)
             return change
 
     try:
@@ -217,10 +214,12 @@ def _update(
     after: dict,
     strict: bool,
     operation: str,
+    activity: RequestActivity,
     prefetched_manager: tuple[str, int | None] | None = None,
     unmodified_since: datetime | None = None,
 ) -> ChangeRecord:
-    """Write what differs between `before` and `after` (one UPDATE) and say what changed.
+    """Write what differs between `before` and `after` with the activity row (one statement),
+    or only the row when nothing differs, and say what changed.
 
     `prefetched_manager` is (id, primary key or None) of a manager looked up with the user;
     with `unmodified_since`, UserChangedMeanwhile when the row changed since it was read.
@@ -240,21 +239,26 @@ def _update(
             changes["manager"] = manager
             user.manager_scim_id = str(manager.scim_id) if manager else None
         after = {**after, "manager": getattr(user, "manager_scim_id", None)}
-    changed = user_update(user=user, changes=changes, unmodified_since=unmodified_since)
-    if "is_active" in changed:
-        operation = Op.REACTIVATE_USER if user.is_active else Op.DEACTIVATE_USER
-    return ChangeRecord(
-        operation=operation,
-        resource=user,
-        changes=ChangeSet(
-            attributes=attribute_changes(
-                {field: before.get(field) for field in changed},
-                {field: after.get(field) for field in changed},
-                USER_ATTRIBUTE_NAMES,
-            ),
-            skipped=skipped,
+    if "is_active" in changes:
+        operation = Op.REACTIVATE_USER if changes["is_active"] else Op.DEACTIVATE_USER
+    change_set = ChangeSet(
+        attributes=attribute_changes(
+            {field: before.get(field) for field in changes},
+            {field: after.get(field) for field in changes},
+            USER_ATTRIBUTE_NAMES,
         ),
+        skipped=skipped,
     )
+    changed = user_update(
+        user=user,
+        changes=changes,
+        unmodified_since=unmodified_since,
+        execute=activity.write_with_row(operation=operation, changes=change_set),
+    )
+    change = ChangeRecord(operation=operation, resource=user, changes=change_set)
+    if not changed:
+        activity.record_change(change)  # nothing to write: the log row alone says so
+    return change
 
 
 def _manager_get(

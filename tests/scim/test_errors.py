@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from qaportal.accounts.models import User
 from tests.scim.conftest import BASE, SCIM_JSON, USER, error_body
 
 
@@ -143,13 +142,17 @@ def test_too_long_values_are_invalid_value_not_a_database_error(scim_client, lea
     assert learner.title == ""
 
 
-def test_unexpected_errors_are_generic_scim_500s(scim_client, monkeypatch, caplog):
-    # The one place a fault is injected: a model method Django itself calls, not our code.
-    def explode(*args, **kwargs):
-        raise RuntimeError("secret database detail")
+def test_unexpected_errors_are_generic_scim_500s(scim_client, caplog):
+    from django.db import connection
 
-    monkeypatch.setattr(User, "save", explode)
-    response = scim_client.post_json(f"{BASE}/Users", {"userName": "boom@contoso.com"})
+    # The fault is injected where Django runs SQL, not in our code.
+    def explode(execute, sql, params, many, context):
+        if 'INSERT INTO "accounts_user"' in sql:
+            raise RuntimeError("secret database detail")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explode):
+        response = scim_client.post_json(f"{BASE}/Users", {"userName": "boom@contoso.com"})
     assert response.status_code == 500
     assert response.json() == error_body(500, "An unexpected error occurred.")
     assert "secret database detail" not in response.content.decode()

@@ -358,7 +358,7 @@ def test_a_manager_deleted_while_a_user_is_created_never_fails_with_500(generate
                 cursor.execute("SELECT pg_stat_clear_snapshot()")
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'INSERT INTO \"accounts_user\"%%'"
+                    "AND query LIKE '%%INSERT INTO \"accounts_user\"%%'"
                 )
                 if cursor.fetchone()[0]:
                     break

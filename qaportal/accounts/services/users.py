@@ -7,12 +7,12 @@ transaction the statement gets a savepoint, so a uniqueness error leaves that tr
 usable.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..exceptions import InvalidManager, InvalidProfile, UserNameTaken
@@ -87,13 +87,56 @@ def _is_user_name_conflict(exc: IntegrityError) -> bool:
     return USER_NAME_CONSTRAINT in str(exc)
 
 
-def user_provision(*, company_id: int, profile: Mapping[str, Any]) -> User:
+# Runs a user's write in place of the ORM: (sql, params, user) -> the RETURNING row, or None
+# when the statement touched no row. The SCIM services pass one that adds the request's
+# activity row to the same statement (integrations.services.provisioning_event_log_with_write).
+StatementRunner = Callable[[str, Sequence[Any], User], tuple | None]
+
+
+def _insert_statement(user: User) -> tuple[str, list[Any]]:
+    """The INSERT … RETURNING id of `user`, as save(force_insert=True) would send it."""
+    meta, quote = User._meta, connection.ops.quote_name
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the model
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
+    )
+    params = [field.get_db_prep_save(field.pre_save(user, True), connection) for field in fields]
+    return sql, params
+
+
+def _update_statement(
+    user: User, names: list[str], unmodified_since: datetime | None
+) -> tuple[str, list[Any]]:
+    """The UPDATE of `names` (and updated_at) of `user` … RETURNING id, applying only to the
+    row as read when `unmodified_since` is given."""
+    meta, quote = User._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in [*names, "updated_at"]]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} "  # noqa: S608 - names from the model
+        f"SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [field.get_db_prep_save(getattr(user, field.attname), connection) for field in fields]
+    params.append(user.pk)
+    if unmodified_since is not None:
+        updated_at = meta.get_field("updated_at")
+        sql += f" AND {quote(updated_at.column)} = %s"
+        params.append(updated_at.get_db_prep_save(unmodified_since, connection))
+    return f"{sql} RETURNING {quote(meta.pk.column)}", params
+
+
+def user_provision(
+    *, company_id: int, profile: Mapping[str, Any], execute: StatementRunner | None = None
+) -> User:
     """Create a learner of the company from SCIM attributes (one INSERT, scim_id included).
 
     `profile` holds PROFILE_FIELDS; `user_name` is required. The learner has no password
     and signs in through the company's SSO. Raises UserNameTaken when the company already
     has the userName (case-insensitively; other companies do not count), InvalidProfile or
-    InvalidManager for values the model cannot hold.
+    InvalidManager for values the model cannot hold. `execute` runs the INSERT instead of
+    the ORM (see StatementRunner).
     """
     user = User(company_id=company_id, role=User.Role.LEARNER, email=None)
     _check(user=user, changes=profile)
@@ -105,7 +148,12 @@ def user_provision(*, company_id: int, profile: Mapping[str, Any]) -> User:
     user.set_unusable_password()
     try:
         with single_statement():
-            user.save(force_insert=True)
+            if execute is None:
+                user.save(force_insert=True)
+            else:
+                sql, params = _insert_statement(user)
+                (user.pk,) = execute(sql, params, user)
+                user._state.adding, user._state.db = False, connection.alias
     except IntegrityError as exc:
         if _is_user_name_conflict(exc):
             raise UserNameTaken(user.user_name or "") from None
@@ -118,7 +166,11 @@ class UserChangedMeanwhile(Exception):
 
 
 def user_update(
-    *, user: User, changes: Mapping[str, Any], unmodified_since: datetime | None = None
+    *,
+    user: User,
+    changes: Mapping[str, Any],
+    unmodified_since: datetime | None = None,
+    execute: StatementRunner | None = None,
 ) -> list[str]:
     """Apply profile changes to a learner with one UPDATE of the changed columns only.
 
@@ -130,7 +182,8 @@ def user_update(
     With `unmodified_since` (the `updated_at` the changes were computed from), the UPDATE
     applies only if the row still has it, and raises UserChangedMeanwhile otherwise: a
     read-modify-write without a lock, BEGIN or COMMIT that never overwrites a concurrent
-    change; the caller reads again and retries.
+    change; the caller reads again and retries. `execute` runs the UPDATE instead of the ORM
+    (see StatementRunner); it is not called when nothing changes.
     """
     _check(user=user, changes=changes)
     changed = []
@@ -150,7 +203,13 @@ def user_update(
     user.updated_at = timezone.now()
     try:
         with single_statement():
-            if unmodified_since is None:
+            if execute is not None:
+                sql, params = _update_statement(user, changed, unmodified_since)
+                if execute(sql, params, user) is None:
+                    if unmodified_since is not None:
+                        raise UserChangedMeanwhile(user.pk)
+                    raise DatabaseError("The user to update is gone.")
+            elif unmodified_since is None:
                 user.save(update_fields=[*changed, "updated_at"])
             else:
                 rows = User.objects.filter(pk=user.pk, updated_at=unmodified_since).update(
