@@ -10,8 +10,9 @@ Differences from the stock transpiler, on purpose:
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower
@@ -204,12 +205,18 @@ def _sole_comparison(tree: scim_ast.AST) -> scim_ast.AttrExpr | None:
     return tree if isinstance(tree, scim_ast.AttrExpr) else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ParsedFilter:
-    condition: Q
+    # The SQL condition, built when first asked for (a unique `eq` is answered by a compiled
+    # lookup that never needs it).
+    build_condition: Callable[[], Q]
     eq_values: list[tuple[str, str]]
     # (model field, value) when the filter is one `eq` on a unique attribute.
     unique_eq: tuple[str, str] | None = None
+
+    @cached_property
+    def condition(self) -> Q:
+        return self.build_condition()
 
     def eq_value(self, *attributes: str) -> str:
         """The compared value of the first `eq` on one of `attributes` (lower-case names)."""
@@ -258,7 +265,7 @@ class FilterQuery:
         if not isinstance(condition, Q):
             raise InvalidFilter("Unsupported filter.")
         return ParsedFilter(
-            condition=condition,
+            build_condition=lambda: condition,
             eq_values=transpiler.eq_values,
             unique_eq=cls._unique_eq(tree, transpiler),
         )
@@ -275,7 +282,7 @@ class FilterQuery:
             # JSON literals even in quotes.
             return None
         return ParsedFilter(
-            condition=spec.q("eq", value),
+            build_condition=lambda: spec.q("eq", value),
             eq_values=[(name, value)],
             unique_eq=(spec.field, value) if spec.field in cls.unique_fields else None,
         )

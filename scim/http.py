@@ -203,17 +203,17 @@ class ScimView(SCIMView, _ErrorBoundary):
         ORDER BY or COUNT (`by_unique`); anything else is a page (`page`). `named_by` are the
         attributes whose `eq` value names the request in the activity log.
         """
-        condition = unique_eq = None
+        parsed = None
         # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
         raw_filter = self.request.GET.get("filter", "")
         if raw_filter.strip():
             parsed = filter_query.parse(raw_filter)
-            condition, unique_eq = parsed.condition, parsed.unique_eq
             self.activity.about(resource_name=parsed.eq_value(*named_by))
+        unique_eq = parsed.unique_eq if parsed else None
         start, count = self.page_params()
         if unique_eq:
             matches = by_unique(*unique_eq)
             rows, total = matches[start - 1 : start - 1 + count], len(matches)
         else:
-            rows, total = page(condition, start, count)
+            rows, total = page(parsed.condition if parsed else None, start, count)
         return self.list_response([render(row) for row in rows], total=total, start=start)

@@ -93,17 +93,24 @@ def _is_user_name_conflict(exc: IntegrityError) -> bool:
 StatementRunner = Callable[[str, Sequence[Any], User], tuple | None]
 
 
+_INSERT_FIELDS = [field for field in User._meta.local_concrete_fields if not field.primary_key]
+_insert_sql: dict[str, str] = {}
+
+
 def _insert_statement(user: User) -> tuple[str, list[Any]]:
     """The INSERT … RETURNING id of `user`, as save(force_insert=True) would send it."""
-    meta, quote = User._meta, connection.ops.quote_name
-    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the model
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
-    )
-    params = [field.get_db_prep_save(field.pre_save(user, True), connection) for field in fields]
-    return sql, params
+    sql = _insert_sql.get(connection.vendor)
+    if sql is None:
+        meta, quote = User._meta, connection.ops.quote_name
+        sql = _insert_sql[connection.vendor] = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the model
+            f"({', '.join(quote(field.column) for field in _INSERT_FIELDS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))}) "
+            f"RETURNING {quote(meta.pk.column)}"
+        )
+    return sql, [
+        field.get_db_prep_save(field.pre_save(user, True), connection) for field in _INSERT_FIELDS
+    ]
 
 
 def _update_statement(
