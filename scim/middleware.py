@@ -12,6 +12,7 @@ gets 429 instead of 401.
 
 import json
 import logging
+import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -48,6 +49,49 @@ def _bearer_token(request: HttpRequest) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+class UnauthenticatedAttempts:
+    """Requests that named no company (no key, not a key, an unknown key), counted per client
+    address and minute in this process, and logged as one line per address and minute.
+
+    Nobody's activity log can show them (there is no company to show them to), and a row each
+    would let anyone grow the table from rotating addresses; a line per address and minute in
+    the server log (and the metrics' request counter) says what staff need: who, how often,
+    why. A minute's lines are written when a later minute's first attempt arrives. At most
+    MAX_ADDRESSES addresses are counted per minute; the rest add to one "other addresses" line.
+    """
+
+    MAX_ADDRESSES = 1000
+    OTHER = "other addresses"
+
+    def __init__(self) -> None:
+        self.minute = 0
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def add(self, *, client_ip: str, reason: str, now: float | None = None) -> None:
+        minute = int((time.time() if now is None else now) // 60)
+        if minute != self.minute:
+            self.flush()
+            self.minute = minute
+        key = (client_ip or "unknown", reason)
+        if key not in self.counts and len(self.counts) >= self.MAX_ADDRESSES:
+            key = (self.OTHER, reason)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def flush(self) -> None:
+        for (client_ip, reason), count in sorted(self.counts.items()):
+            logger.warning(
+                "SCIM requests without a valid key from %s in the minute from %s UTC: %d (%s)",
+                client_ip,
+                time.strftime("%H:%M", time.gmtime(self.minute * 60)),
+                count,
+                reason,
+            )
+        self.counts = {}
+
+
+unauthenticated_attempts = UnauthenticatedAttempts()
 
 
 class ScimBearerAuthMiddleware:
@@ -118,6 +162,11 @@ class ScimBearerAuthMiddleware:
                 activity.api_key_id, activity.company_id = api_key.pk, company_id
                 response = self._too_large(request) or self.get_response(request, *args, **kwargs)
 
+        if rejection is not None and company_id is None:
+            unauthenticated_attempts.add(
+                client_ip=client_ip_address(request) or "", reason=rejection
+            )
+            return response
         self._record(
             request,
             response,

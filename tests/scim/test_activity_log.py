@@ -143,15 +143,38 @@ def test_failures_keep_the_scim_type_and_detail(scim_client, learner):
     )
 
 
-def test_an_unknown_key_is_logged_without_a_company(db):
-    ScimClient(HTTP_AUTHORIZATION="Bearer qa_scim_nope").get(f"{BASE}/Users")
-    _, row = only_event()
-    assert (row["company"], row["api_key"], row["status_code"], row["outcome"]) == (
-        None,
-        None,
-        401,
-        "rejected_key",
-    )
+def test_requests_without_a_valid_key_are_logged_per_address_and_minute_not_as_rows(
+    db, caplog
+):
+    """No company can see them, and a row each would let anyone grow the table: one server
+    log line per client address and minute says who tried, how often and why."""
+    from scim.middleware import unauthenticated_attempts
+
+    unauthenticated_attempts.flush()
+    for _ in range(5):
+        response = ScimClient(HTTP_AUTHORIZATION="Bearer qa_scim_nope").get(f"{BASE}/Users")
+        assert response.status_code == 401
+    ScimClient().get(f"{BASE}/Users", REMOTE_ADDR="10.1.2.3")
+    assert not ProvisioningEvent.objects.exists()
+    with caplog.at_level("WARNING", logger="scim.middleware"):
+        unauthenticated_attempts.flush()  # as the next minute's first attempt does
+    lines = [r.getMessage() for r in caplog.records if r.name == "scim.middleware"]
+    assert len(lines) == 2
+    assert any("from 127.0.0.1" in line and ": 5 (malformed)" in line for line in lines)
+    assert any("from 10.1.2.3" in line and ": 1 (missing)" in line for line in lines)
+
+
+def test_the_attempts_of_a_minute_are_logged_when_the_next_minute_starts(caplog):
+    from scim.middleware import UnauthenticatedAttempts
+
+    attempts = UnauthenticatedAttempts()
+    with caplog.at_level("WARNING", logger="scim.middleware"):
+        attempts.add(client_ip="192.0.2.1", reason="unknown", now=60 * 1000 + 5)
+        attempts.add(client_ip="192.0.2.1", reason="unknown", now=60 * 1000 + 50)
+        assert caplog.records == []
+        attempts.add(client_ip="192.0.2.9", reason="missing", now=60 * 1001 + 1)
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "192.0.2.1" in line and ": 2 (unknown)" in line
 
 
 def test_a_revoked_key_is_logged_for_the_company_that_owned_it(generated_key, admin_user, company):
@@ -174,7 +197,7 @@ def test_no_event_ever_holds_the_key_or_the_header(scim_client, generated_key, l
     )
     ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}x").get(f"{BASE}/Users")
     stored = " ".join(str(model_to_dict(e)) for e in ProvisioningEvent.objects.all())
-    assert ProvisioningEvent.objects.count() == 3
+    assert ProvisioningEvent.objects.count() == 2  # the refused key named no company: no row
     assert generated_key.plaintext not in stored
     assert "Bearer" not in stored
     assert generated_key.plaintext not in caplog.text
