@@ -26,6 +26,8 @@ from qaportal.accounts.models import Group, GroupMembership, User
 from qaportal.accounts.prepared import PreparedQuery
 from qaportal.accounts.selectors import user_count_get
 
+from .paging import UserPageAnchors
+
 # Placeholders of the prepared lookups' compiled SQL (never real values).
 _COMPANY, _SCIM_ID, _NAME = -7_000_001, uuid.UUID(int=7_000_001), "\x01name"
 
@@ -258,6 +260,7 @@ def page(
     scope: QuerySet | None = None,
     index_order: tuple[str, ...] = ("id",),
     count_all: Callable[[], int] | None = None,
+    anchors: UserPageAnchors | None = None,
 ) -> tuple[list, int]:
     """One page in a stable order (by id) with LIMIT/OFFSET, and the number of matches.
 
@@ -270,7 +273,9 @@ def page(
     planner then walks the primary key past every other company's rows instead (28 ms ->
     0.1 ms for the first page of 100,000 users stored after 54,000 of another company).
     The total is `count_all()` when there is no filter (a maintained count), else a SQL COUNT;
-    neither runs when the page itself shows where the matches end.
+    neither runs when the page itself shows where the matches end. With `anchors` (unfiltered
+    pages of users, scim/paging.py), a page whose start is remembered (the
+    previous page ended there) is a keyset seek.
     """
     matches = queryset.filter(condition) if condition is not None else queryset
 
@@ -283,8 +288,16 @@ def page(
         return [], total()
     lean = scope if scope is not None else queryset
     lean = lean.filter(condition) if condition is not None else lean
-    ids = lean.order_by(*index_order).values("id")[start - 1 : start - 1 + count]
+    ordered = lean.order_by(*index_order)
+    anchor = anchors.get(start) if anchors is not None and condition is None and start > 1 else None
+    if anchor is not None:
+        # A keyset seek from the last row of the page before: no OFFSET walk.
+        ids = ordered.filter(id__gt=anchor).values("id")[:count]
+    else:
+        ids = ordered.values("id")[start - 1 : start - 1 + count]
     rows = list(queryset.filter(pk__in=ids).order_by("id"))
+    if anchors is not None and condition is None and rows:
+        anchors.remember({start + len(rows): rows[-1].pk})
     if len(rows) < count and (rows or start == 1):
         return rows, start - 1 + len(rows)
     return rows, total()

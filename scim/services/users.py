@@ -35,6 +35,7 @@ from .. import selectors
 from ..activity import RequestActivity
 from ..adapters import USER_ATTRIBUTE_NAMES, ScimUser
 from ..errors import InvalidValue, NotFound
+from ..paging import user_page_anchors_forget
 from ..patch import Operation
 from .references import manager_get, referenced_users_may_vanish
 
@@ -149,6 +150,8 @@ def user_delete(*, company_id: int, scim_id: str, activity: RequestActivity) -> 
             raise NotFound(f"User {scim_id} not found.")
         activity.about(resource_name=user.user_name or "")
         account_delete(user=user)
+        # The users after this one move up a position: remembered page starts are wrong now.
+        user_page_anchors_forget(company_id=company_id)
         change = ChangeRecord(operation=Op.DELETE_USER, resource=user)
         activity.record_change(change)
     return change

@@ -10,6 +10,7 @@ from ..constants import USER_URN
 from ..errors import NotFound
 from ..filters import UserFilterQuery
 from ..http import ScimView
+from ..paging import UserPageAnchors
 from ..patch import normalize_patch
 from ..projection import Projection
 from ..services.users import user_create, user_delete, user_patch, user_replace
@@ -54,6 +55,7 @@ class UsersView(ScimView):
                 scope=selectors.user_scope_queryset(company_id=company_id),
                 index_order=selectors.USER_PAGE_ORDER,
                 count_all=lambda: selectors.learner_count(company_id=company_id),
+                anchors=UserPageAnchors(company_id=company_id),
             ),
             render=lambda user: self._render(user, projection),
         )

@@ -143,9 +143,7 @@ def test_failures_keep_the_scim_type_and_detail(scim_client, learner):
     )
 
 
-def test_requests_without_a_valid_key_are_logged_per_address_and_minute_not_as_rows(
-    db, caplog
-):
+def test_requests_without_a_valid_key_are_logged_per_address_and_minute_not_as_rows(db, caplog):
     """No company can see them, and a row each would let anyone grow the table: one server
     log line per client address and minute says who tried, how often and why."""
     from scim.middleware import unauthenticated_attempts

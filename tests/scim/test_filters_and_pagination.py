@@ -1,6 +1,8 @@
 """Filters, pagination and attribute projection on /Users."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import LearnerFactory
 from tests.scim.conftest import BASE, ENTERPRISE, LIST_RESPONSE
@@ -261,3 +263,31 @@ def test_a_single_eq_reads_as_the_grammar_reads_it(text):
         grammar.eq_values,
         grammar.unique_eq,
     )
+
+
+def test_pages_read_in_order_seek_from_where_the_last_one_ended(scim_client, company):
+    """Clients page in order: the next page starts from the previous page's last id (a keyset
+    seek, no OFFSET walk), with the same answer a walk gives; a deletion forgets the starts."""
+    people = LearnerFactory.create_batch(7, company=company)
+    expected = [str(person.scim_id) for person in sorted(people, key=lambda p: p.pk)]
+
+    first = scim_client.get(f"{BASE}/Users?startIndex=1&count=3").json()
+    with CaptureQueriesContext(connection) as second_queries:
+        second = scim_client.get(f"{BASE}/Users?startIndex=4&count=3").json()
+    third = scim_client.get(f"{BASE}/Users?startIndex=7&count=3").json()
+
+    assert ids_of(first) + ids_of(second) + ids_of(third) == expected
+    assert third["totalResults"] == 7
+    assert not any("OFFSET" in query["sql"] for query in second_queries.captured_queries)
+
+    assert scim_client.delete(f"{BASE}/Users/{expected[1]}").status_code == 204
+    again = scim_client.get(f"{BASE}/Users?startIndex=4&count=3").json()
+    assert ids_of(again) == expected[4:7]
+
+
+def test_a_page_asked_out_of_order_is_walked_and_the_next_one_sought(scim_client, company):
+    people = LearnerFactory.create_batch(6, company=company)
+    expected = [str(person.scim_id) for person in sorted(people, key=lambda p: p.pk)]
+    assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=3&count=2").json()) == expected[2:4]
+    assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=5&count=2").json()) == expected[4:6]
+    assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=2&count=2").json()) == expected[1:3]
