@@ -160,7 +160,8 @@ def render(results: dict) -> str:
             "filter_userName_miss": 'filter userName eq "…" (miss)',
             "filter_externalId": 'filter externalId eq "…"',
             "list_first_page": "list page startIndex=1&count=100",
-            "list_last_page": "list page, last 100",
+            "list_last_page": "list page, last 100, read after the page before it",
+            "list_last_page_direct": "list page, last 100 asked directly (OFFSET walk)",
         }
         for key, label in labels.items():
             small, big = sc["small"][key], sc["large"][key]

@@ -6,6 +6,7 @@ filtered paths (`emails[type eq "work"].value`, `members[value eq "…"]`); attr
 any case. Booleans and the manager are coerced by the adapters, which know the attributes.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -65,6 +66,12 @@ def parse_path(raw: str) -> Path:
     """Parse `[urn:]attr[filter][.sub]`; raises InvalidPath for anything else."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPath("The path must be a non-empty string.")
+    return _parse_path(raw)
+
+
+# Clients send the same few paths and attribute keys on every request; a Path is immutable.
+@functools.lru_cache(maxsize=1024)
+def _parse_path(raw: str) -> Path:
     text = raw.strip()
     urn = None
     if text.lower().startswith("urn:"):
