@@ -28,6 +28,7 @@ from qaportal.accounts.exceptions import (
     UserNameTaken,
 )
 
+from . import versions
 from .activity import RequestActivity, activity_of
 from .constants import LIST_RESPONSE_URN, MAX_RESULTS, SCIM_CONTENT_TYPE
 from .errors import (
@@ -170,11 +171,29 @@ class ScimView(SCIMView, _ErrorBoundary):
 
     # --- responses --------------------------------------------------------------------------
 
+    @property
+    def if_match(self) -> str | None:
+        """The If-Match header of a PUT, PATCH or DELETE (RFC 7644 §3.14), if sent."""
+        return self.request.headers.get("If-Match")
+
+    def not_modified(self, version: str) -> HttpResponse | None:
+        """304 without a body when a GET's If-None-Match names `version` (RFC 7644 §3.14)."""
+        if_none_match = self.request.headers.get("If-None-Match")
+        if if_none_match is None or not versions.matches(if_none_match, version):
+            return None
+        response = HttpResponse(status=304)
+        response["ETag"] = version
+        return response
+
     @staticmethod
-    def respond(doc: dict, *, status: int = 200, location: str | None = None) -> HttpResponse:
+    def respond(
+        doc: dict, *, status: int = 200, location: str | None = None, version: str | None = None
+    ) -> HttpResponse:
         response = HttpResponse(json.dumps(doc), status=status, content_type=SCIM_CONTENT_TYPE)
         if location:
             response["Location"] = location
+        if version:
+            response["ETag"] = version
         return response
 
     @classmethod

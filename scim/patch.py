@@ -11,8 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import ENTERPRISE_USER_URN, GROUP_URN, PATCH_OP_URN, USER_URN
-from .errors import InvalidPath, InvalidSyntax, NoTarget
+from .constants import (
+    ENTERPRISE_USER_URN,
+    GROUP_URN,
+    MAX_PATCH_OPERATIONS,
+    PATCH_OP_URN,
+    USER_URN,
+)
+from .errors import InvalidPath, InvalidSyntax, NoTarget, TooMany
 
 KNOWN_URNS = (ENTERPRISE_USER_URN.lower(), USER_URN.lower(), GROUP_URN.lower())
 _ATTR = r"[A-Za-z$][\w$-]*"
@@ -154,6 +160,7 @@ def normalize_patch(body: Any) -> list[Operation]:
         raise InvalidSyntax("A PATCH body needs a non-empty Operations array.")
     operations: list[Operation] = []
     for raw in raw_operations:
+        _limit_operations(len(operations) + 1)  # expanded value objects count one per key
         if not isinstance(raw, dict):
             raise InvalidSyntax("Each operation must be a JSON object.")
         op = str(_get(raw, "op") or "").lower()
@@ -177,7 +184,16 @@ def normalize_patch(body: Any) -> list[Operation]:
             operations += expand_value_object(op, {path.urn: value})
             continue
         operations.append(Operation(op, path, value))
+    _limit_operations(len(operations))
     return operations
+
+
+def _limit_operations(count: int) -> None:
+    if count > MAX_PATCH_OPERATIONS:
+        raise TooMany(
+            f"A PATCH can hold at most {MAX_PATCH_OPERATIONS} operations; "
+            "send the rest in another PATCH."
+        )
 
 
 def coerce_boolean(value: Any) -> bool | None:
