@@ -408,27 +408,31 @@ class ScimUser(_Adapter):
         return manager_id
 
 
-def _is_scalar(value: Any) -> bool:
-    """A string, or a number (an email or phone number sent unquoted); never bool, {} or []."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+# Per multi-valued field: its sub-attributes by lower-case name, and the canonical names.
+_SUB_NAMES = {
+    field: {name.lower(): name for name in names} for field, names in _SUB_ATTRIBUTES.items()
+}
+# A string, or a number (an email or phone number sent unquoted); exact types, so a bool (an
+# int subclass), an object or an array is refused.
+_STRING_TYPES = (str, int, float)
 
 
 def _canonical_item(field: str, item: Any) -> dict:
     """A multi-valued item with canonical sub-attribute names; values stored as sent."""
     if not isinstance(item, dict):
         raise InvalidValue(f"Each value of {field} must be an object.")
-    names = {name.lower(): name for name in _SUB_ATTRIBUTES[field]}
+    names = _SUB_NAMES[field]
     result = {}
     for key, value in item.items():
         if value is None:
             continue
-        name = names.get(str(key).lower(), str(key))
+        name = names.get(key.lower(), key)
         if name == "primary":
             flag = coerce_boolean(value)
             if flag is None:
                 raise InvalidValue(f"{field}.primary must be true or false.")
             value = flag
-        elif name in names.values() and not _is_scalar(value):
+        elif type(value) not in _STRING_TYPES and name in _SUB_ATTRIBUTES[field]:
             # Every other sub-attribute we know is a string (RFC 7643 §4.1.2): an
             # object or array would end up as str(dict) in work_email or the admin.
             raise InvalidValue(f"{field}.{name} must be a string.")

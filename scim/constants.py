@@ -25,7 +25,7 @@ MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 # Above a limit the request is a 400 that names it; nothing is written.
 # Items of one multi-valued attribute (emails, phoneNumbers, addresses) of a user, as stored
 # after the request and in any one value: 400 invalidValue.
-MAX_MULTI_VALUED_ITEMS = 50
+MAX_MULTI_VALUED_ITEMS = 20
 # Operations of one PATCH, counted after path-less value objects are expanded (one per key):
 # 400 tooMany.
 MAX_PATCH_OPERATIONS = 1_000
