@@ -49,6 +49,7 @@ from .patch import has_lone_surrogate
 
 logger = logging.getLogger(__name__)
 
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement timeout
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 # startIndex is bounded so that OFFSET always fits a PostgreSQL bigint.
@@ -78,7 +79,13 @@ class _ErrorBoundary(View):
             return response_for_exception(exc)
         except AccountsError as exc:
             return response_for_exception(scim_error_for(exc))
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError) as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == _QUERY_CANCELED:
+                # A statement ran over QA_DB_STATEMENT_TIMEOUT_MS and PostgreSQL cancelled it.
+                logger.warning("SQL statement timeout in SCIM %s %s", request.method, request.path)
+                return response_for_exception(
+                    ServiceUnavailable("The request took too long and was stopped.")
+                )
             logger.exception("Database unavailable during SCIM %s %s", request.method, request.path)
             return response_for_exception(ServiceUnavailable("The service is briefly unavailable."))
         except Exception:
