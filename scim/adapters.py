@@ -266,7 +266,7 @@ class ScimUser(_Adapter):
             ("addresses", "addresses"),
         ):
             if getattr(user, field):
-                doc[key] = getattr(user, field)
+                doc[key] = _as_returned(field, getattr(user, field))
         groups = self.groups()
         if groups:
             doc["groups"] = groups
@@ -466,7 +466,17 @@ def _require_one_primary(field: str, items: list[dict]) -> None:
         raise InvalidValue(f'At most one value of {field} can be "primary": true.')
 
 
-def _normalised(field: str, items: list[dict], preferred: dict | None = None) -> list[dict]:
+def _as_returned(field: str, items: list) -> list:
+    """Stored values as returned: each (type, value) once and one primary at most, also for
+    values stored before those rules (written again, they are stored so)."""
+    if not all(isinstance(item, dict) for item in items):
+        return items  # not values this server wrote; returned as they are
+    return _normalised(field, [dict(item) for item in items], limit=False)
+
+
+def _normalised(
+    field: str, items: list[dict], preferred: dict | None = None, *, limit: bool = True
+) -> list[dict]:
     """`items` without duplicate (type, value) pairs, with at most one primary, within the
     limit on items; linear in the number of items.
 
@@ -488,7 +498,7 @@ def _normalised(field: str, items: list[dict], preferred: dict | None = None) ->
             kept.update({name: value for name, value in item.items() if name != "primary"})
             if item.get("primary") is True:
                 kept["primary"] = True
-    if len(result) > MAX_MULTI_VALUED_ITEMS:
+    if limit and len(result) > MAX_MULTI_VALUED_ITEMS:
         raise InvalidValue(f"A user can have at most {MAX_MULTI_VALUED_ITEMS} {field}.")
     primary_seen = preferred is not None and preferred.get("primary") is True
     for item in result:

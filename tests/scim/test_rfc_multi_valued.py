@@ -6,6 +6,7 @@ with and without a path, in both of Entra's PATCH dialects."""
 import pytest
 
 from qaportal.accounts.models import User
+from tests.factories import LearnerFactory
 from tests.scim.conftest import BASE, USER, error_body
 
 pytestmark = pytest.mark.django_db
@@ -201,4 +202,22 @@ def test_rfc7644_s3_5_2_3_replace_of_a_sub_attribute_to_primary_clears_the_other
     assert response.json()["phoneNumbers"] == [
         {"value": "+1 555 0100", "type": "work", "primary": False},
         {"value": "+1 555 0101", "type": "mobile", "primary": True},
+    ]
+
+
+def test_rfc7643_s2_4_values_stored_before_the_rules_are_returned_once_with_one_primary(
+    scim_client, company
+):
+    learner = LearnerFactory(
+        company=company,
+        emails=[
+            {"value": "a@contoso.com", "type": "work", "primary": True},
+            {"value": "a@contoso.com", "type": "work"},
+            {"value": "b@contoso.com", "type": "home", "primary": True},
+        ],
+    )
+    response = scim_client.get(f"{BASE}/Users/{learner.scim_id}")
+    assert response.json()["emails"] == [
+        {"value": "a@contoso.com", "type": "work", "primary": True},
+        {"value": "b@contoso.com", "type": "home", "primary": False},
     ]
