@@ -29,6 +29,9 @@ MAX_MULTI_VALUED_ITEMS = 20
 # Operations of one PATCH, counted after path-less value objects are expanded (one per key):
 # 400 tooMany.
 MAX_PATCH_OPERATIONS = 1_000
+# Attributes of one POST/PUT body or path-less value object, extension members included (a
+# user has about 20): 400 tooMany.
+MAX_BODY_ATTRIBUTES = 1_000
 # Values of one operation or attribute, e.g. the members a group PATCH adds. Entra sends at most
 # a few hundred members per operation; a PUT/POST of a group may list many thousands: 400 tooMany.
 MAX_VALUES_PER_OPERATION = 10_000

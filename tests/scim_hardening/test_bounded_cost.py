@@ -10,6 +10,7 @@ import pytest
 
 from qaportal.accounts.models import GroupMembership, User
 from scim.constants import (
+    MAX_BODY_ATTRIBUTES,
     MAX_FILTER_DEPTH,
     MAX_FILTER_LENGTH,
     MAX_FILTER_TERMS,
@@ -20,7 +21,7 @@ from scim.constants import (
     MAX_VALUES_PER_OPERATION,
 )
 from tests.factories import LearnerFactory, TeamFactory
-from tests.scim.conftest import BASE, PATCH_OP, SCIM_JSON
+from tests.scim.conftest import BASE, PATCH_OP, SCIM_JSON, USER
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,26 @@ def test_rfc7644_s3_4_2_4_group_list_pages_render_a_bounded_number_of_members(sc
     # Without members a page holds what was asked for.
     lean = scim_client.get(f"{BASE}/Groups", {"excludedAttributes": "members"}).json()
     assert lean["itemsPerPage"] == 4
+
+
+def test_rfc7644_s3_3_resource_bodies_above_the_attribute_limit_are_400_too_many(scim_client):
+    # A 2 MB body of short unknown attributes holds about 150,000: each would be parsed as a
+    # path (seconds of CPU) before being ignored.
+    unknown = {f"k{i}": 0 for i in range(150_000)}
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    for body in (
+        {"schemas": [USER], "userName": "wide@contoso.com", **unknown},
+        {"schemas": [USER], "userName": "wide@contoso.com", enterprise: unknown},
+    ):
+        text = json.dumps(body)
+        assert len(text) < MAX_PAYLOAD_BYTES
+        response, elapsed = timed(
+            lambda text=text: scim_client.generic(
+                "POST", f"{BASE}/Users", text, content_type=SCIM_JSON
+            )
+        )
+        assert response.status_code == 400
+        assert response.json()["scimType"] == "tooMany"
+        assert str(MAX_BODY_ATTRIBUTES) in response.json()["detail"]
+        assert elapsed < BUDGET_SECONDS
+    assert not User.objects.filter(user_name="wide@contoso.com").exists()
