@@ -18,7 +18,7 @@ import uuid
 from urllib.parse import quote
 
 from bench.common import SCIM, Client, Tenant, filter_path, log, ms, percentile
-from bench.stack import users_seed
+from bench.stack import analyze, users_seed
 
 TARGET_NEIGHBOUR_P99_MULTIPLE = 2.0
 
@@ -126,6 +126,7 @@ def neighbour(port: int, victim: Tenant, noisy: Tenant, seconds: float, noisy_cl
     GroupMembership.objects.bulk_create(
         GroupMembership(group=group, user=user) for group in groups for user in users[:per_group]
     )
+    analyze()  # what autovacuum does after such a load
     requests = _worst_requests([str(u.scim_id) for u in users[:3]])
 
     victim_client = Client(port, victim.token)
