@@ -27,6 +27,7 @@ from qaportal.accounts.prepared import PreparedQuery
 from qaportal.accounts.selectors import user_count_get
 
 from .paging import UserPageAnchors
+from .sorting import Sort
 
 # Placeholders of the prepared lookups' compiled SQL (never real values).
 _COMPANY, _SCIM_ID, _NAME = -7_000_001, uuid.UUID(int=7_000_001), "\x01name"
@@ -261,6 +262,7 @@ def page(
     index_order: tuple[str, ...] = ("id",),
     count_all: Callable[[], int] | None = None,
     anchors: UserPageAnchors | None = None,
+    sort: Sort | None = None,
 ) -> tuple[list, int]:
     """One page in a stable order (by id) with LIMIT/OFFSET, and the number of matches.
 
@@ -276,6 +278,10 @@ def page(
     neither runs when the page itself shows where the matches end. With `anchors` (unfiltered
     pages of users, scim/paging.py), a page whose start is remembered (the
     previous page ended there) is a keyset seek.
+
+    With `sort` (sortBy), both the sub-select and the page are in its order (served by the
+    index of that attribute, scim/sorting.py) instead; anchors, which are positions in the
+    id order, are then neither read nor written.
     """
     matches = queryset.filter(condition) if condition is not None else queryset
 
@@ -288,16 +294,62 @@ def page(
         return [], total()
     lean = scope if scope is not None else queryset
     lean = lean.filter(condition) if condition is not None else lean
-    ordered = lean.order_by(*index_order)
+    if sort is not None:
+        anchors = None
+    ordering = sort.order_by() if sort is not None else ("id",)
+    ordered = lean.order_by(*(sort.order_by() if sort is not None else index_order))
     anchor = anchors.get(start) if anchors is not None and condition is None and start > 1 else None
     if anchor is not None:
         # A keyset seek from the last row of the page before: no OFFSET walk.
         ids = ordered.filter(id__gt=anchor).values("id")[:count]
     else:
         ids = ordered.values("id")[start - 1 : start - 1 + count]
-    rows = list(queryset.filter(pk__in=ids).order_by("id"))
+    rows = list(queryset.filter(pk__in=ids).order_by(*ordering))
     if anchors is not None and condition is None and rows:
         anchors.remember({start + len(rows): rows[-1].pk})
     if len(rows) < count and (rows or start == 1):
         return rows, start - 1 + len(rows)
     return rows, total()
+
+
+def user_page(
+    *,
+    company_id: int,
+    condition: Q | None,
+    start: int,
+    count: int,
+    sort: Sort | None = None,
+    with_groups: bool = True,
+) -> tuple[list[User], int]:
+    """One page of the company's SCIM users and the number of matches (see `page`): in id
+    order, seeking from remembered anchors, or in the order of `sort`."""
+    return page(
+        user_queryset(company_id=company_id, with_groups=with_groups),
+        condition=condition,
+        start=start,
+        count=count,
+        scope=user_scope_queryset(company_id=company_id),
+        index_order=USER_PAGE_ORDER,
+        count_all=lambda: learner_count(company_id=company_id),
+        anchors=UserPageAnchors(company_id=company_id),
+        sort=sort,
+    )
+
+
+def group_page(
+    *,
+    company_id: int,
+    condition: Q | None,
+    start: int,
+    count: int,
+    sort: Sort | None = None,
+    with_members: bool = True,
+) -> tuple[list[Group], int]:
+    """One page of the company's teams and the number of matches (see `page`)."""
+    return page(
+        group_queryset(company_id=company_id, with_members=with_members),
+        condition=condition,
+        start=start,
+        count=count,
+        sort=sort,
+    )
