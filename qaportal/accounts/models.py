@@ -148,6 +148,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["company", "role", "created_at", "id"], name="accounts_user_sort_created"
             ),
+            # Every write changes updated_at, so with this index no UPDATE of a user is a HOT
+            # update any more (each one also writes every index): the price of sorting by
+            # meta.lastModified without a sort of the company's rows.
             models.Index(
                 fields=["company", "role", "updated_at", "id"], name="accounts_user_sort_modified"
             ),
