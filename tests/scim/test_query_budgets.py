@@ -369,3 +369,23 @@ def test_search_by_post_costs_what_the_get_costs(
     with django_assert_max_num_queries(3):
         response = warm_client.post_json(f"{BASE}/Groups/.search", probe)
     assert response.json()["totalResults"] == 1
+
+
+def test_a_root_search_costs_one_page_of_each_type_at_most(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    """POST /.search: the users' page and the groups' page, each with its total only when
+    the page cannot tell it; never a query per resource."""
+    across = {"startIndex": POPULATION - 10, "count": 100}
+    with django_assert_max_num_queries(4):
+        response = warm_client.post_json(f"{BASE}/.search", across)
+    assert (response.json()["totalResults"], response.json()["itemsPerPage"]) == (
+        POPULATION + 2,
+        13,
+    )
+    with django_assert_max_num_queries(6):
+        response = warm_client.post_json(f"{BASE}/.search", {"count": 100})
+    assert (response.json()["totalResults"], response.json()["itemsPerPage"]) == (
+        POPULATION + 2,
+        100,
+    )
