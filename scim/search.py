@@ -63,9 +63,10 @@ class ListQuery:
     def from_search_request(cls, body: dict, *, parse_sort: SortParser) -> "ListQuery":
         """From a SearchRequest body (RFC 7644 §3.4.3).
 
-        `schemas` may be left out (as some scripts do) but, when given, must list the
-        SearchRequest schema; a member the schema does not define is refused rather than
-        ignored, so a misspelt `filtre` never searches everything. Names are read in any case.
+        `schemas` may be left out or empty (as some scripts send it) but, when it names
+        something, must list the SearchRequest schema; a member the schema does not define is
+        refused rather than ignored, so a misspelt `filtre` never searches everything. Names
+        are read in any case.
         Raises InvalidSyntax for the shape, InvalidValue for a value of the wrong type.
         """
         members: dict[str, object] = {}
@@ -78,11 +79,13 @@ class ListQuery:
                 )
             members[name] = value
         schemas = members.get("schemas")
-        if schemas is not None and (
+        if schemas not in (None, []) and (
             not isinstance(schemas, list)
             or SEARCH_REQUEST_URN.lower() not in [str(s).lower() for s in schemas]
         ):
-            raise InvalidSyntax(f"A SearchRequest must list the schema {SEARCH_REQUEST_URN}.")
+            raise InvalidSyntax(
+                f'The schemas of a SearchRequest must be ["{SEARCH_REQUEST_URN}"] (or be left out).'
+            )
         filter_text = members.get("filter")
         if filter_text is not None and not isinstance(filter_text, str):
             raise InvalidValue('filter must be a string, such as "userName eq \\"a@b.c\\"".')
@@ -91,8 +94,8 @@ class ListQuery:
                 raise InvalidValue(f"{name} must be a string.")
         return cls(
             filter=filter_text or "",
-            start=_start_index(_integer_member(members, "startIndex")),
-            count=_count(_integer_member(members, "count")),
+            start=_start_index(members.get("startIndex")),
+            count=_count(members.get("count")),
             projection=Projection.from_values(
                 _attribute_list(members, "attributes"),
                 _attribute_list(members, "excludedAttributes"),
@@ -112,10 +115,6 @@ def _integer(name: str, raw: object) -> int | None:
         except ValueError:
             pass
     raise InvalidValue(f"{name} must be an integer.")
-
-
-def _integer_member(members: dict, name: str) -> int | None:
-    return _integer(name, members.get(name))
 
 
 def _start_index(raw: object) -> int:
