@@ -264,7 +264,8 @@ def page(
     anchors: UserPageAnchors | None = None,
     sort: Sort | None = None,
 ) -> tuple[list, int]:
-    """One page in a stable order (by id) with LIMIT/OFFSET, and the number of matches.
+    """One page in a stable order (by id, or `sort`) with LIMIT/OFFSET, and the number of
+    matches.
 
     The page's ids are chosen first, in a sub-select over `scope` (the same rows as
     `queryset`, without its annotations) ordered as `index_order` (the columns of the index
@@ -294,10 +295,12 @@ def page(
         return [], total()
     lean = scope if scope is not None else queryset
     lean = lean.filter(condition) if condition is not None else lean
+    ordering: tuple = ("id",)
     if sort is not None:
+        # Anchors are positions in the id order: a sorted page neither reads nor writes them.
         anchors = None
-    ordering = sort.order_by() if sort is not None else ("id",)
-    ordered = lean.order_by(*(sort.order_by() if sort is not None else index_order))
+        index_order = ordering = sort.order_by()
+    ordered = lean.order_by(*index_order)
     anchor = anchors.get(start) if anchors is not None and condition is None and start > 1 else None
     if anchor is not None:
         # A keyset seek from the last row of the page before: no OFFSET walk.
