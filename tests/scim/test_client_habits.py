@@ -27,7 +27,8 @@ def manager(company):
 
 
 def test_post_and_put_without_schemas_are_accepted(scim_client):
-    """Scripts leave `schemas` out of resources; the endpoint says which resource it is."""
+    """RFC 7643 §3 asks for `schemas`; scripts leave it out, and the endpoint says which
+    resource the body is."""
     created = send(scim_client, "POST", f"{BASE}/Users", {"userName": "script@contoso.com"})
     assert created.status_code == 201
     user_url = created["Location"]
@@ -41,6 +42,7 @@ def test_post_and_put_without_schemas_are_accepted(scim_client):
 
 @pytest.mark.parametrize("schemas", [None, []])
 def test_patch_without_the_patch_op_schema_is_accepted(scim_client, learner, schemas):
+    """RFC 7644 §3.5.2 asks for the PatchOp schema; scripts and gateways send none or []."""
     body = {"Operations": [{"op": "replace", "path": "title", "value": "Lead"}]}
     if schemas is not None:
         body["schemas"] = schemas
@@ -49,6 +51,7 @@ def test_patch_without_the_patch_op_schema_is_accepted(scim_client, learner, sch
 
 
 def test_patch_naming_another_schema_is_refused_saying_what_to_send(scim_client, learner):
+    """RFC 7644 §3.12 invalidSyntax, with the schemas to send instead."""
     body = {"schemas": [USER], "Operations": [{"op": "replace", "path": "title", "value": "X"}]}
     response = send(scim_client, "PATCH", f"{BASE}/Users/{learner.scim_id}", body)
     assert response.status_code == 400
@@ -73,6 +76,7 @@ def test_patch_naming_another_schema_is_refused_saying_what_to_send(scim_client,
     ],
 )
 def test_content_types_with_a_charset_are_read(scim_client, content_type):
+    """RFC 7644 §8.1 names application/scim+json; Entra and API gateways add a charset."""
     response = send(
         scim_client, "POST", f"{BASE}/Users", {"userName": "gw@contoso.com"}, content_type
     )
@@ -81,6 +85,7 @@ def test_content_types_with_a_charset_are_read(scim_client, content_type):
 
 
 def test_empty_attributes_parameters_ask_for_the_default_resource(scim_client, learner):
+    """RFC 7644 §3.4.2.5, as scripts that build query strings send it: `attributes=`."""
     full = scim_client.get(f"{BASE}/Users/{learner.scim_id}").json()
     for query in ("attributes=", "excludedAttributes=", "attributes=&excludedAttributes="):
         response = scim_client.get(f"{BASE}/Users/{learner.scim_id}?{query}")
@@ -93,6 +98,8 @@ def test_empty_attributes_parameters_ask_for_the_default_resource(scim_client, l
 
 
 def test_path_less_values_with_dotted_and_urn_prefixed_keys(scim_client, learner, manager):
+    """RFC 7644 §3.5.2.3 path-less replace, with values keyed by path (Entra's
+    aadOptscim062020 dialect and the clients that copied it)."""
     response = scim_client.patch_ops(
         f"{BASE}/Users/{learner.scim_id}",
         {
@@ -126,6 +133,7 @@ def test_path_less_values_with_dotted_and_urn_prefixed_keys(scim_client, learner
     ],
 )
 def test_an_empty_replace_removes_the_manager(scim_client, learner, manager, operation):
+    """RFC 7644 §3.5.2.3: a replace with an empty value, which clients send for "no manager"."""
     User.objects.filter(pk=learner.pk).update(manager=manager)
     response = scim_client.patch_ops(f"{BASE}/Users/{learner.scim_id}", operation)
     assert response.status_code == 200, response.json()
@@ -139,6 +147,7 @@ def test_an_empty_replace_removes_the_manager(scim_client, learner, manager, ope
     [("True", True), ("FALSE", False), ("false", False), ("tRuE", True), (" true ", True)],
 )
 def test_booleans_sent_as_strings_in_any_case(scim_client, learner, sent, stored):
+    """RFC 7643 §2.3.2 booleans, sent as strings in any case (Entra sends "True"/"False")."""
     User.objects.filter(pk=learner.pk).update(is_active=not stored)
     response = scim_client.patch_ops(
         f"{BASE}/Users/{learner.scim_id}", {"op": "replace", "value": {"active": sent}}
@@ -147,6 +156,7 @@ def test_booleans_sent_as_strings_in_any_case(scim_client, learner, sent, stored
 
 
 def test_a_boolean_that_is_neither_is_refused_naming_the_value(scim_client, learner):
+    """RFC 7644 §3.12 invalidValue, naming what was sent."""
     response = scim_client.patch_ops(
         f"{BASE}/Users/{learner.scim_id}", {"op": "replace", "path": "active", "value": "yes"}
     )
@@ -157,6 +167,7 @@ def test_a_boolean_that_is_neither_is_refused_naming_the_value(scim_client, lear
 
 @pytest.mark.parametrize("op", ["Add", "ADD", "Replace", "REPLACE", "Remove", "remove"])
 def test_capitalised_ops(scim_client, learner, op):
+    """RFC 7644 §3.5.2 writes ops in lower case; Entra sends "Replace", scripts "REPLACE"."""
     value = None if op.lower() == "remove" else "Captain"
     operation = {"op": op, "path": "title"}
     if value:
@@ -167,6 +178,7 @@ def test_capitalised_ops(scim_client, learner, op):
 
 
 def test_an_unknown_op_is_refused_listing_the_ones_to_use(scim_client, learner):
+    """RFC 7644 §3.12 invalidSyntax, listing the ops there are."""
     response = scim_client.patch_ops(
         f"{BASE}/Users/{learner.scim_id}", {"op": "update", "path": "title", "value": "X"}
     )
@@ -193,6 +205,7 @@ def crew(company):
     ids=["value list", "filter", "single object"],
 )
 def test_member_removal_in_each_form_removes_only_that_member(scim_client, crew, operation):
+    """RFC 7644 §3.5.2.2 by filter (as Okta sends it); by value list (Entra's default dialect)."""
     team, people = crew
     member_ids = [str(person.scim_id) for person in people]
     response = scim_client.patch_ops(f"{BASE}/Groups/{team.scim_id}", operation(member_ids))
@@ -204,6 +217,7 @@ def test_member_removal_in_each_form_removes_only_that_member(scim_client, crew,
 
 
 def test_okta_user_lifecycle_as_documented(scim_client, company):
+    """Okta: lookup, create, PUT update and PATCH deactivation, bodies as Okta documents them."""
     # Okta first looks the user up by userName, with paging parameters.
     lookup = scim_client.get(
         f"{BASE}/Users",
@@ -273,6 +287,7 @@ def test_okta_user_lifecycle_as_documented(scim_client, company):
 
 
 def test_okta_group_push_as_documented(scim_client, company):
+    """Okta Group Push: create, add and remove members, rename, PUT with members."""
     alice = LearnerFactory(company=company, user_name="test.user@okta.local")
     bob = LearnerFactory(company=company, user_name="another.user@okta.local")
     created = send(
