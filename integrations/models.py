@@ -170,6 +170,7 @@ class ProvisioningEvent(models.Model):
         GET_SERVICE_PROVIDER_CONFIG = "get_service_provider_config", "Read configuration"
         GET_SCHEMAS = "get_schemas", "Read schemas"
         GET_RESOURCE_TYPES = "get_resource_types", "Read resource types"
+        SEARCH = "search", "Search users and groups"
         UNSUPPORTED_ENDPOINT = "unsupported_endpoint", "Unsupported endpoint"
 
     # An append-only log written on every SCIM request: its references carry no database

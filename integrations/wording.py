@@ -79,6 +79,7 @@ OPERATION_WORDS: dict[str, OperationWords] = {
     ),
     Operation.GET_SCHEMAS: OperationWords("Read the schemas", ""),
     Operation.GET_RESOURCE_TYPES: OperationWords("Read the resource types", ""),
+    Operation.SEARCH: OperationWords("Searched users and groups", ""),
     Operation.UNSUPPORTED_ENDPOINT: OperationWords(
         "Called an unsupported endpoint", "", tried="Call an unsupported endpoint"
     ),

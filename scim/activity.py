@@ -30,6 +30,13 @@ _DISCOVERY_OPERATIONS = {
     "service-provider-config": Operation.GET_SERVICE_PROVIDER_CONFIG,
     "schemas": Operation.GET_SCHEMAS,
     "resource-types": Operation.GET_RESOURCE_TYPES,
+    "search": Operation.SEARCH,
+}
+# POST .search on a collection is a list (a filter makes it a lookup, known once the body is
+# read), never the create that a POST to the collection is.
+_SEARCHES = {
+    "users-search": ("User", Operation.LIST_USERS),
+    "groups-search": ("Group", Operation.LIST_GROUPS),
 }
 # What a request is about before its body is read: refined by the services (a PATCH that
 # deactivates, a group PATCH that only adds members).
@@ -166,6 +173,9 @@ class RequestActivity:
         resource_type = _RESOURCE_BY_URL_NAME.get(url_name or "", "")
         method = request.method or ""
         asked = {"method": method, "path": request.path}
+        if url_name in _SEARCHES and method == "POST":
+            resource_type, operation = _SEARCHES[url_name]
+            return cls(operation=operation, resource_type=resource_type, **asked)
         if not resource_type:
             operation = _DISCOVERY_OPERATIONS.get(url_name or "", Operation.UNSUPPORTED_ENDPOINT)
             return cls(operation=operation, **asked)

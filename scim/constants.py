@@ -7,6 +7,7 @@ WWW_AUTHENTICATE = 'Bearer realm="QA Portal SCIM"'
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -251,7 +251,7 @@ class ServiceProviderConfig:
             "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD_BYTES},
             "filter": {"supported": True, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": False},
-            "sort": {"supported": False},
+            "sort": {"supported": True},
             "etag": {"supported": True},
             "authenticationSchemes": AUTHENTICATION_SCHEMES,
             "meta": {"resourceType": "ServiceProviderConfig", "location": location},

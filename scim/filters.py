@@ -136,6 +136,8 @@ USER_FIELDS: dict[tuple, FilterField] = _with_core_urn(
 }
 # emails[type eq "work"].value, served by the denormalised work_email column and its index.
 WORK_EMAIL = FilterField("work_email", CI)
+# What a filter may name in a search of users and groups (/.search), per resource type.
+FILTERED_USER_ATTRIBUTES = {**USER_FIELDS, ("emails", "value", None): WORK_EMAIL}
 
 GROUP_FIELDS: dict[tuple, FilterField] = _with_core_urn(
     {
@@ -152,9 +154,14 @@ GROUP_FIELDS: dict[tuple, FilterField] = _with_core_urn(
 
 
 class _QTranspiler(Transpiler):
-    def __init__(self, fields: Mapping[tuple, FilterField]):
+    def __init__(
+        self, fields: Mapping[tuple, FilterField], unassigned: Mapping[tuple, object] = {}
+    ):
         super().__init__({})
         self.fields = fields
+        # Attributes of another resource type, in a search of several (RFC 7644 §3.4.2.2:
+        # "treated as if there is no attribute value"): every comparison on them is false.
+        self.unassigned = unassigned
         # (attribute, value) of each eq comparison, for the activity log's resource name.
         self.eq_values: list[tuple[str, str]] = []
         self.last_field: FilterField | None = None
@@ -168,6 +175,9 @@ class _QTranspiler(Transpiler):
         value = self.visit(node.comp_value) if node.comp_value else None
         path = node.attr_path
         if isinstance(path.attr_name, scim_ast.Filter):
+            if self._is_unassigned(path.attr_name.namespace):
+                self.last_field = None
+                return Q(pk__in=[])
             spec = self._value_path_field(path.attr_name)
             name = "emails"
         else:
@@ -175,6 +185,9 @@ class _QTranspiler(Transpiler):
             uri = path.uri.lower() if path.uri else None
             name = path.attr_name
             spec = self.fields.get((name.lower(), sub, uri))
+            if spec is None and (name.lower(), sub, uri) in self.unassigned:
+                self.last_field = None
+                return Q(pk__in=[])
             if spec is None:
                 label = ".".join(part for part in (path.uri, name, sub) if part)
                 raise InvalidFilter(f"Filtering on '{label}' is not supported.")
@@ -182,6 +195,13 @@ class _QTranspiler(Transpiler):
             self.eq_values.append((name.lower(), value))
         self.last_field = spec
         return spec.q(op, value)
+
+    def _is_unassigned(self, namespace: scim_ast.AttrPath | None) -> bool:
+        """Whether a filtered attribute (`emails[…].value`) is another resource type's."""
+        if namespace is None or not isinstance(namespace.attr_name, str):
+            return False
+        sub = namespace.sub_attr.value.lower() if namespace.sub_attr else None
+        return (namespace.attr_name.lower(), sub, None) in self.unassigned
 
     def _value_path_field(self, value_path: scim_ast.Filter) -> FilterField:
         namespace, inner = value_path.namespace, value_path.expr
@@ -281,8 +301,14 @@ class FilterQuery:
     unique_fields: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, filter_query: str) -> ParsedFilter:
-        """The Q of a filter; raises InvalidFilter (400 invalidFilter) for anything else."""
+    def parse(
+        cls, filter_query: str, *, unassigned: Mapping[tuple, object] | None = None
+    ) -> ParsedFilter:
+        """The Q of a filter; raises InvalidFilter (400 invalidFilter) for anything else.
+
+        `unassigned` are attributes that this resource type does not have but that the filter
+        may name (the other type's, in a search of both): comparisons on them are false.
+        """
         if "\x00" in filter_query:
             raise InvalidFilter("NUL characters are not allowed in a filter.")
         if len(filter_query) > MAX_FILTER_LENGTH:
@@ -299,7 +325,7 @@ class FilterQuery:
             raise InvalidFilter("The filter is nested too deeply.") from None
         if tree is None:
             raise InvalidFilter("Empty filter.")
-        transpiler = _QTranspiler(cls.fields)
+        transpiler = _QTranspiler(cls.fields, unassigned or {})
         try:
             condition = transpiler.transpile(tree)
         # scim2-filter-parser's Q transpiler signals a construct it cannot express (e.g. a

@@ -31,7 +31,7 @@ from qaportal.accounts.exceptions import (
 
 from . import versions
 from .activity import RequestActivity, activity_of
-from .constants import LIST_RESPONSE_URN, MAX_RESULTS, SCIM_CONTENT_TYPE
+from .constants import LIST_RESPONSE_URN, SCIM_CONTENT_TYPE
 from .errors import (
     Conflict,
     InvalidSyntax,
@@ -46,14 +46,13 @@ from .errors import (
 )
 from .filters import FilterQuery
 from .patch import has_lone_surrogate
+from .search import ListQuery, SortParser
+from .sorting import Sort
 
 logger = logging.getLogger(__name__)
 
 _QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement timeout
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-# startIndex is bounded so that OFFSET always fits a PostgreSQL bigint.
-MAX_START_INDEX = 10**9
 
 
 def scim_error_for(exc: AccountsError) -> SCIMException:
@@ -164,22 +163,12 @@ class ScimView(SCIMView, _ErrorBoundary):
             raise InvalidValue("The body contains an unpaired UTF-16 surrogate (\\uD800-\\uDFFF).")
         return body
 
-    def page_params(self) -> tuple[int, int]:
-        """`startIndex` and `count` (RFC 7644 §3.4.2.4): startIndex below 1 is read as 1, count
-        is capped at MAX_RESULTS and never negative."""
-
-        def integer(name: str, default: int) -> int:
-            raw = self.request.GET.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise InvalidValue(f"{name} must be an integer.") from None
-
-        start = min(max(integer("startIndex", 1), 1), MAX_START_INDEX)
-        count = min(max(integer("count", MAX_RESULTS), 0), MAX_RESULTS)
-        return start, count
+    def list_query(self, *, parse_sort: SortParser) -> ListQuery:
+        """What the list asks for: the query string of a GET, the SearchRequest body of a
+        POST to .search (RFC 7644 §3.4.3)."""
+        if self.request.method == "POST":
+            return ListQuery.from_search_request(self.read_json(), parse_sort=parse_sort)
+        return ListQuery.from_params(self.request.GET, parse_sort=parse_sort)
 
     # --- responses --------------------------------------------------------------------------
 
@@ -222,29 +211,29 @@ class ScimView(SCIMView, _ErrorBoundary):
     def list_page(
         self,
         *,
+        query: ListQuery,
         filter_query: type[FilterQuery],
         named_by: tuple[str, ...],
         by_unique: Callable[[str, str], list],
-        page: Callable[[Q | None, int, int], tuple[list, int]],
+        page: Callable[[Q | None, int, int, Sort | None], tuple[list, int]],
         render: Callable[[Any], dict],
     ) -> HttpResponse:
-        """GET on a collection: parse `filter`, then one page of resources.
+        """A list or search: parse `filter`, then one page of resources.
 
         An `eq` on a unique attribute (Entra's match lookup) reads at most one row, with no
-        ORDER BY or COUNT (`by_unique`); anything else is a page (`page`). `named_by` are the
-        attributes whose `eq` value names the request in the activity log.
+        ORDER BY or COUNT (`by_unique`), whatever the sort; anything else is a page (`page`).
+        `named_by` are the attributes whose `eq` value names the request in the activity log.
         """
         parsed = None
-        # An empty filter is no filter: the reference Postman sends `/Users/?filter=`.
-        raw_filter = self.request.GET.get("filter", "")
-        if raw_filter.strip():
-            parsed = filter_query.parse(raw_filter)
+        if query.filter.strip():
+            parsed = filter_query.parse(query.filter)
             self.activity.about(resource_name=parsed.eq_value(*named_by))
         unique_eq = parsed.unique_eq if parsed else None
-        start, count = self.page_params()
+        start, count = query.start, query.count
         if unique_eq:
             matches = by_unique(*unique_eq)
             rows, total = matches[start - 1 : start - 1 + count], len(matches)
         else:
-            rows, total = page(parsed.condition if parsed else None, start, count)
+            condition = parsed.condition if parsed else None
+            rows, total = page(condition, start, count, query.sort)
         return self.list_response([render(row) for row in rows], total=total, start=start)

@@ -10,7 +10,8 @@ Positions only move when a user of the company is deleted (new users get higher 
 last), so a deletion through the SCIM services forgets the company's anchors; anchors also
 expire after ANCHOR_SECONDS, which bounds how long a deletion made elsewhere (a staff member in
 Django admin) can shift a remembered page by the rows it removed. A cache that is down just
-means walking again: anchors are an optimisation, never needed for a right answer.
+means walking again: anchors are an optimisation, never needed for a right answer. They are
+positions in the id order only: a sorted page (sortBy) or a filtered one never uses them.
 """
 
 import logging

@@ -159,12 +159,16 @@ def normalize_patch(body: Any) -> list[Operation]:
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("The body must be a JSON object.")
+    # Clients that leave `schemas` out or send it empty (scripts, some gateways) mean a
+    # PatchOp all the same; one that names another message is refused, saying what to send.
     schemas = _get(body, "schemas")
-    if schemas is not None and (
+    if schemas not in (None, []) and (
         not isinstance(schemas, list)
         or PATCH_OP_URN.lower() not in [str(s).lower() for s in schemas]
     ):
-        raise InvalidSyntax(f"A PATCH body must list the schema {PATCH_OP_URN}.")
+        raise InvalidSyntax(
+            f'The schemas of a PATCH body must be ["{PATCH_OP_URN}"] (or be left out).'
+        )
     raw_operations = _get(body, "operations")
     if not isinstance(raw_operations, list) or not raw_operations:
         raise InvalidSyntax("A PATCH body needs a non-empty Operations array.")

@@ -18,10 +18,12 @@ class Projection:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> "Projection":
-        return cls(
-            attributes=_parse(request.GET.get("attributes")),
-            excluded=_parse(request.GET.get("excludedAttributes")),
-        )
+        return cls.from_values(request.GET.get("attributes"), request.GET.get("excludedAttributes"))
+
+    @classmethod
+    def from_values(cls, attributes: str | None, excluded: str | None) -> "Projection":
+        """From comma-separated names; an empty value (`attributes=`) asks for nothing."""
+        return cls(attributes=_parse(attributes), excluded=_parse(excluded))
 
     @property
     def is_default(self) -> bool:

@@ -29,6 +29,7 @@ from qaportal.accounts.prepared import PreparedQuery
 from qaportal.accounts.selectors import user_count_get
 
 from .paging import UserPageAnchors
+from .sorting import Sort
 
 # Placeholders of the prepared lookups' compiled SQL (never real values).
 _COMPANY, _SCIM_ID, _NAME = -7_000_001, uuid.UUID(int=7_000_001), "\x01name"
@@ -263,8 +264,10 @@ def page(
     index_order: tuple[str, ...] = ("id",),
     count_all: Callable[[], int] | None = None,
     anchors: UserPageAnchors | None = None,
+    sort: Sort | None = None,
 ) -> tuple[list, int]:
-    """One page in a stable order (by id) with LIMIT/OFFSET, and the number of matches.
+    """One page in a stable order (by id, or `sort`) with LIMIT/OFFSET, and the number of
+    matches.
 
     The page's ids are chosen first, in a sub-select over `scope` (the same rows as
     `queryset`, without its annotations) ordered as `index_order` (the columns of the index
@@ -278,6 +281,10 @@ def page(
     neither runs when the page itself shows where the matches end. With `anchors` (unfiltered
     pages of users, scim/paging.py), a page whose start is remembered (the
     previous page ended there) is a keyset seek.
+
+    With `sort` (sortBy), both the sub-select and the page are in its order (served by the
+    index of that attribute, scim/sorting.py) instead; anchors, which are positions in the
+    id order, are then neither read nor written.
     """
     matches = queryset.filter(condition) if condition is not None else queryset
 
@@ -290,6 +297,11 @@ def page(
         return [], total()
     lean = scope if scope is not None else queryset
     lean = lean.filter(condition) if condition is not None else lean
+    ordering: tuple = ("id",)
+    if sort is not None:
+        # Anchors are positions in the id order: a sorted page neither reads nor writes them.
+        anchors = None
+        index_order = ordering = sort.order_by()
     ordered = lean.order_by(*index_order)
     anchor = anchors.get(start) if anchors is not None and condition is None and start > 1 else None
     if anchor is not None:
@@ -297,7 +309,7 @@ def page(
         ids = ordered.filter(id__gt=anchor).values("id")[:count]
     else:
         ids = ordered.values("id")[start - 1 : start - 1 + count]
-    rows = list(queryset.filter(pk__in=ids).order_by("id"))
+    rows = list(queryset.filter(pk__in=ids).order_by(*ordering))
     if anchors is not None and condition is None and rows:
         anchors.remember({start + len(rows): rows[-1].pk})
     if len(rows) < count and (rows or start == 1):
@@ -326,18 +338,19 @@ def group_page_with_members(
     start: int,
     count: int,
     member_budget: int,
+    sort: Sort | None = None,
 ) -> tuple[list[Group], int]:
     """A page of teams with their members, and the number of matches: the leading teams of the
     page whose members add up to at most `member_budget` (always at least one team).
 
     Two queries: the page with each team's member count (no member is read), then the teams
-    kept, with their members. The total is the whole page's, so a client that pages on from
-    `itemsPerPage` still sees every team.
+    kept, with their members, in the page's order. The total is the whole page's, so a client
+    that pages on from `itemsPerPage` still sees every team.
     """
     counted = group_queryset(company_id=company_id, with_members=False).annotate(
         member_count=_member_count()
     )
-    rows, total = page(counted, condition=condition, start=start, count=count)
+    rows, total = page(counted, condition=condition, start=start, count=count, sort=sort)
     kept, members = [], 0
     for row in rows:
         members += row.member_count
@@ -346,5 +359,49 @@ def group_page_with_members(
         kept.append(row.pk)
     if not kept:
         return [], total
-    with_members = group_queryset(company_id=company_id).filter(pk__in=kept).order_by("id")
-    return list(with_members), total
+    position = {pk: number for number, pk in enumerate(kept)}
+    with_members = group_queryset(company_id=company_id).filter(pk__in=kept)
+    return sorted(with_members, key=lambda group: position[group.pk]), total
+
+
+def user_page(
+    *,
+    company_id: int,
+    condition: Q | None,
+    start: int,
+    count: int,
+    sort: Sort | None = None,
+    with_groups: bool = True,
+) -> tuple[list[User], int]:
+    """One page of the company's SCIM users and the number of matches (see `page`): in id
+    order, seeking from remembered anchors, or in the order of `sort`."""
+    return page(
+        user_queryset(company_id=company_id, with_groups=with_groups),
+        condition=condition,
+        start=start,
+        count=count,
+        scope=user_scope_queryset(company_id=company_id),
+        index_order=USER_PAGE_ORDER,
+        count_all=lambda: learner_count(company_id=company_id),
+        anchors=UserPageAnchors(company_id=company_id),
+        sort=sort,
+    )
+
+
+def group_page(
+    *,
+    company_id: int,
+    condition: Q | None,
+    start: int,
+    count: int,
+    sort: Sort | None = None,
+    with_members: bool = True,
+) -> tuple[list[Group], int]:
+    """One page of the company's teams and the number of matches (see `page`)."""
+    return page(
+        group_queryset(company_id=company_id, with_members=with_members),
+        condition=condition,
+        start=start,
+        count=count,
+        sort=sort,
+    )

@@ -7,7 +7,7 @@ Every path answers with and without a trailing slash, never with a redirect
 
 from django.urls import re_path
 
-from .views import discovery, groups, users
+from .views import discovery, groups, search, users
 
 app_name = "scim"
 
@@ -16,10 +16,10 @@ _ID = r"(?P<uuid>[^/]+)"
 urlpatterns = [
     re_path(r"^$", discovery.UnknownEndpointView.as_view(), name="root"),
     re_path(r"^Users/?$", users.UsersView.as_view(), name="users"),
-    re_path(r"^Users/\.search/?$", discovery.NotImplementedView.as_view(), name="users-search"),
+    re_path(r"^Users/\.search/?$", users.UsersSearchView.as_view(), name="users-search"),
     re_path(rf"^Users/{_ID}/?$", users.UsersView.as_view(), name="users"),
     re_path(r"^Groups/?$", groups.GroupsView.as_view(), name="groups"),
-    re_path(r"^Groups/\.search/?$", discovery.NotImplementedView.as_view(), name="groups-search"),
+    re_path(r"^Groups/\.search/?$", groups.GroupsSearchView.as_view(), name="groups-search"),
     re_path(rf"^Groups/{_ID}/?$", groups.GroupsView.as_view(), name="groups"),
     re_path(
         r"^ServiceProviderConfig/?$",
@@ -32,7 +32,7 @@ urlpatterns = [
     ),
     re_path(r"^Schemas/?$", discovery.SchemasView.as_view(), name="schemas"),
     re_path(rf"^Schemas/{_ID}/?$", discovery.SchemasView.as_view(), name="schemas"),
-    re_path(r"^\.search/?$", discovery.NotImplementedView.as_view(), name="search"),
+    re_path(r"^\.search/?$", search.RootSearchView.as_view(), name="search"),
     re_path(r"^Me/?$", discovery.NotImplementedView.as_view(), name="me"),
     re_path(r"^Bulk/?$", discovery.NotImplementedView.as_view(), name="bulk"),
     re_path(r"^.*$", discovery.UnknownEndpointView.as_view(), name="unknown"),

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 
+from integrations.models import ProvisioningEvent
 from qaportal.accounts.models import Group
 
 from .. import selectors
@@ -12,7 +13,9 @@ from ..filters import GroupFilterQuery
 from ..http import ScimView
 from ..patch import normalize_patch
 from ..projection import Projection
+from ..search import ListQuery
 from ..services.groups import group_create, group_delete, group_patch, group_replace
+from ..sorting import parse_group_sort
 
 
 class GroupsView(ScimView):
@@ -45,35 +48,44 @@ class GroupsView(ScimView):
         return group
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if not uuid:
+            return self.list_groups(self.list_query(parse_sort=parse_group_sort))
         projection = Projection.from_request(request)
+        group = self._group(uuid, with_members=projection.wants("members"))
+        self.activity.about(resource_name=group.display_name)
+        unchanged = self.not_modified(ScimGroup(group).version)
+        return unchanged or self._respond_with(group, projection)
+
+    def list_groups(self, query: ListQuery) -> HttpResponse:
+        """One page of the company's teams: GET /Groups and POST /Groups/.search."""
+        projection = query.projection
         with_members = projection.wants("members")
-        if uuid:
-            group = self._group(uuid, with_members=with_members)
-            self.activity.about(resource_name=group.display_name)
-            unchanged = self.not_modified(ScimGroup(group).version)
-            return unchanged or self._respond_with(group, projection)
         company_id = self.company_id
         return self.list_page(
+            query=query,
             filter_query=GroupFilterQuery,
             named_by=("displayname", "externalid"),
             by_unique=lambda field, value: selectors.group_by_unique(
                 company_id=company_id, field=field, value=value, with_members=with_members
             ),
-            page=lambda condition, start, count: (
+            page=lambda condition, start, count, sort: (
                 # A page renders at most MAX_MEMBERS_PER_LIST_PAGE members (fewer groups then).
                 selectors.group_page_with_members(
                     company_id=company_id,
                     condition=condition,
                     start=start,
                     count=count,
+                    sort=sort,
                     member_budget=MAX_MEMBERS_PER_LIST_PAGE,
                 )
                 if with_members
-                else selectors.page(
-                    selectors.group_queryset(company_id=company_id, with_members=False),
+                else selectors.group_page(
+                    company_id=company_id,
                     condition=condition,
                     start=start,
                     count=count,
+                    sort=sort,
+                    with_members=False,
                 )
             ),
             render=lambda group: self._render(group, projection),
@@ -128,3 +140,18 @@ class GroupsView(ScimView):
             if_match=self.if_match,
         )
         return HttpResponse(status=204)
+
+
+class GroupsSearchView(GroupsView):
+    """POST /Groups/.search (RFC 7644 §3.4.3): the list of GET /Groups, asked in a body.
+
+    Creates nothing: a SearchRequest is read as a query only.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        query = self.list_query(parse_sort=parse_group_sort)
+        if query.filter.strip():
+            self.activity.operation = ProvisioningEvent.Operation.FILTER_GROUPS
+        return self.list_groups(query)

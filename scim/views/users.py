@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 
+from integrations.models import ProvisioningEvent
 from qaportal.accounts.models import User
 
 from .. import selectors
@@ -10,10 +11,11 @@ from ..constants import USER_URN
 from ..errors import NotFound
 from ..filters import UserFilterQuery
 from ..http import ScimView
-from ..paging import UserPageAnchors
 from ..patch import normalize_patch
 from ..projection import Projection
+from ..search import ListQuery
 from ..services.users import user_create, user_delete, user_patch, user_replace
+from ..sorting import parse_user_sort
 
 
 class UsersView(ScimView):
@@ -35,33 +37,37 @@ class UsersView(ScimView):
         )
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if not uuid:
+            return self.list_users(self.list_query(parse_sort=parse_user_sort))
         projection = Projection.from_request(request)
+        user = selectors.user_get(
+            company_id=self.company_id, scim_id=uuid, with_groups=projection.wants("groups")
+        )
+        if user is None:
+            raise NotFound(f"User {uuid} not found.")
+        self.activity.about(resource_name=user.user_name or "")
+        unchanged = self.not_modified(ScimUser(user).version)
+        return unchanged or self._respond_with(user, projection)
+
+    def list_users(self, query: ListQuery) -> HttpResponse:
+        """One page of the company's users: GET /Users and POST /Users/.search."""
+        projection = query.projection
         with_groups = projection.wants("groups")
-        if uuid:
-            user = selectors.user_get(
-                company_id=self.company_id, scim_id=uuid, with_groups=with_groups
-            )
-            if user is None:
-                raise NotFound(f"User {uuid} not found.")
-            self.activity.about(resource_name=user.user_name or "")
-            unchanged = self.not_modified(ScimUser(user).version)
-            return unchanged or self._respond_with(user, projection)
         company_id = self.company_id
         return self.list_page(
+            query=query,
             filter_query=UserFilterQuery,
             named_by=("username", "emails", "externalid", "displayname"),
             by_unique=lambda field, value: selectors.user_by_unique(
                 company_id=company_id, field=field, value=value, with_groups=with_groups
             ),
-            page=lambda condition, start, count: selectors.page(
-                selectors.user_queryset(company_id=company_id, with_groups=with_groups),
+            page=lambda condition, start, count, sort: selectors.user_page(
+                company_id=company_id,
                 condition=condition,
                 start=start,
                 count=count,
-                scope=selectors.user_scope_queryset(company_id=company_id),
-                index_order=selectors.USER_PAGE_ORDER,
-                count_all=lambda: selectors.learner_count(company_id=company_id),
-                anchors=UserPageAnchors(company_id=company_id),
+                sort=sort,
+                with_groups=with_groups,
             ),
             render=lambda user: self._render(user, projection),
         )
@@ -106,3 +112,18 @@ class UsersView(ScimView):
             if_match=self.if_match,
         )
         return HttpResponse(status=204)
+
+
+class UsersSearchView(UsersView):
+    """POST /Users/.search (RFC 7644 §3.4.3): the list of GET /Users, asked in a body.
+
+    Creates nothing: a SearchRequest is read as a query only.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        query = self.list_query(parse_sort=parse_user_sort)
+        if query.filter.strip():
+            self.activity.operation = ProvisioningEvent.Operation.FILTER_USERS
+        return self.list_users(query)

@@ -22,7 +22,7 @@ def test_service_provider_config_tells_the_truth(scim_client):
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 2097152},
         "filter": {"supported": True, "maxResults": 100},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
+        "sort": {"supported": True},
         "etag": {"supported": True},
         "authenticationSchemes": [AUTH_SCHEME],
         "meta": {

@@ -291,3 +291,11 @@ def test_a_page_asked_out_of_order_is_walked_and_the_next_one_sought(scim_client
     assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=3&count=2").json()) == expected[2:4]
     assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=5&count=2").json()) == expected[4:6]
     assert ids_of(scim_client.get(f"{BASE}/Users?startIndex=2&count=2").json()) == expected[1:3]
+
+
+def test_a_negative_count_is_read_as_zero_in_a_query_and_in_a_search(scim_client, users):
+    """RFC 7644 §3.4.2.4: a negative count SHALL be interpreted as 0."""
+    listed = scim_client.get(f"{BASE}/Users?count=-5").json()
+    searched = scim_client.post_json(f"{BASE}/Users/.search", {"count": -5}).json()
+    assert listed == searched
+    assert (listed["totalResults"], listed["itemsPerPage"], listed["Resources"]) == (5, 0, [])

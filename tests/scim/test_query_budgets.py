@@ -292,3 +292,108 @@ def test_patch_setting_the_manager_stays_in_budget_even_with_a_cold_key(
     assert response.json()[ENTERPRISE]["manager"]["value"] == str(manager.scim_id)
     writes = [q["sql"] for q in captured.captured_queries if "UPDATE" in q["sql"]]
     assert len(writes) == 2  # the key's last_used_at, and the user with its activity row
+
+
+def _explain(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans")
+@pytest.mark.parametrize(
+    ("resource", "sort_by", "index"),
+    [
+        ("Users", "userName", "accounts_user_company_user_name_ci_uniq"),
+        ("Users", "displayName", "accounts_user_sort_display"),
+        ("Users", "externalId", "accounts_user_sort_extid"),
+        ("Users", "meta.created", "accounts_user_sort_created"),
+        ("Users", "meta.lastModified", "accounts_user_sort_modified"),
+        ("Groups", "displayName", "accounts_group_company_display_name_ci_uniq"),
+        ("Groups", "externalId", "accounts_group_sort_extid"),
+        ("Groups", "meta.created", "accounts_group_sort_created"),
+        ("Groups", "meta.lastModified", "accounts_group_sort_modified"),
+    ],
+)
+def test_sorted_pages_walk_a_per_company_index_and_cost_what_unsorted_ones_do(
+    warm_client,
+    company,
+    other_company,
+    many_learners,
+    resource,
+    sort_by,
+    index,
+    django_assert_max_num_queries,
+):
+    """RFC 7644 §3.4.2.3 sortBy: the page's ids come from an index scan (backwards for
+    descending), never from sorting the company's rows, and a sorted page of 100 costs the
+    three queries of an unsorted one."""
+    now = timezone.now()
+    for owner in (company, other_company):
+        Group.objects.bulk_create(
+            Group(
+                company=owner,
+                display_name=f"Bulk team {n}",
+                external_id=f"g-{n}",
+                scim_id=uuid.uuid4(),
+                created_at=now,
+            )
+            for n in range(POPULATION)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user; ANALYZE accounts_group")
+    for sort_order in ("ascending", "descending"):
+        params = {"sortBy": sort_by, "sortOrder": sort_order, "startIndex": 1001, "count": 100}
+        if resource == "Groups":
+            params["excludedAttributes"] = "members"
+        with django_assert_max_num_queries(3) as captured:
+            response = warm_client.get(f"{BASE}/{resource}", params)
+        assert response.json()["itemsPerPage"] == 100
+        page_ids = next(
+            re.search(r"IN \((SELECT .*? LIMIT 100 OFFSET 1000)\)", q["sql"])
+            for q in captured.captured_queries
+            if "OFFSET 1000" in q["sql"]
+        )
+        plan = _explain(page_ids.group(1))
+        assert index in plan, plan
+        assert "Sort" not in plan, plan
+        assert ("Backward" in plan) == (sort_order == "descending"), plan
+
+
+def test_search_by_post_costs_what_the_get_costs(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    """RFC 7644 §3.4.3: a SearchRequest is answered by the GET's selectors."""
+    lookup = {"filter": 'userName eq "USER42@contoso.com"'}
+    with django_assert_max_num_queries(2):
+        response = warm_client.post_json(f"{BASE}/Users/.search", lookup)
+    assert response.json()["totalResults"] == 1
+    with django_assert_max_num_queries(3):
+        response = warm_client.post_json(
+            f"{BASE}/Users/.search", {"startIndex": 1001, "count": 100}
+        )
+    assert response.json()["itemsPerPage"] == 100
+    probe = {"filter": 'displayName eq "team 1"', "excludedAttributes": ["members"]}
+    with django_assert_max_num_queries(2):
+        response = warm_client.post_json(f"{BASE}/Groups/.search", probe)
+    assert response.json()["totalResults"] == 1
+
+
+def test_a_root_search_costs_one_page_of_each_type_at_most(
+    warm_client, many_learners, teams_of, django_assert_max_num_queries
+):
+    """POST /.search: the users' page and the groups' page, each with its total only when
+    the page cannot tell it; never a query per resource."""
+    across = {"startIndex": POPULATION - 10, "count": 100}
+    with django_assert_max_num_queries(3):
+        response = warm_client.post_json(f"{BASE}/.search", across)
+    assert (response.json()["totalResults"], response.json()["itemsPerPage"]) == (
+        POPULATION + 2,
+        13,
+    )
+    with django_assert_max_num_queries(5):
+        response = warm_client.post_json(f"{BASE}/.search", {"count": 100})
+    assert (response.json()["totalResults"], response.json()["itemsPerPage"]) == (
+        POPULATION + 2,
+        100,
+    )

@@ -407,6 +407,60 @@ def test_hostile_reads(world, client, data):
     assert world.snapshot() == before
 
 
+SORT_VALUES = st.sampled_from(
+    [
+        "userName",
+        "displayName",
+        "externalId",
+        "META.LASTMODIFIED",
+        "meta.created",
+        f"{USER}:userName",
+        "name.givenName",
+        'emails[type eq "work"].value',
+        "ascending",
+        "DESCENDING",
+        "members",
+    ]
+)
+SEARCH_MEMBERS = st.sampled_from(
+    [
+        "schemas",
+        "filter",
+        "startIndex",
+        "count",
+        "attributes",
+        "excludedAttributes",
+        "sortBy",
+        "sortOrder",
+        "Filter",
+        "userName",
+    ]
+)
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_searches(world, client, data):
+    """POST .search (RFC 7644 §3.4.3): a read whatever its body; no 5xx, no other company."""
+    path = f"{BASE}/" + data.draw(st.sampled_from(["Users/.search", "Groups/.search", ".search"]))
+    body = data.draw(
+        st.dictionaries(
+            SEARCH_MEMBERS,
+            FILTERS | QUERY_VALUES | SORT_VALUES | VALUE | st.lists(SORT_VALUES, max_size=3),
+            max_size=5,
+        )
+        | st.just({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})
+        | RAW_BODIES
+    )
+    before = world.snapshot()
+    response = check(world, client, "POST", path, body)
+    # A search never writes, whatever it answers (check() asserts it for errors only).
+    assert world.snapshot() == before
+    if response.status_code == 200:
+        resources = response.json()["Resources"]
+        assert all(item.get("id") not in world.other_ids for item in resources)
+
+
 @FUZZ
 @given(data=st.data())
 def test_hostile_paths_and_methods(world, client, data):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_admin_invitations_two_factor"),
-        ("integrations", "0007_export_job"),
+        ("integrations", "0008_provisioningevent_search"),
     ]
 
     operations = [
