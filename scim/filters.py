@@ -328,12 +328,12 @@ class FilterQuery:
         transpiler = _QTranspiler(cls.fields, unassigned or {})
         try:
             condition = transpiler.transpile(tree)
-        # scim2-filter-parser's Q transpiler signals a construct it cannot express (e.g. a
-        # namespace it cannot pass on) with NotImplementedError: a 400, not a 500.
-        except NotImplementedError as exc:
-            raise InvalidFilter(f"Unsupported filter: {exc}") from None
         except RecursionError:
             raise InvalidFilter("The filter is nested too deeply.") from None
+        # scim2-filter-parser's Q transpiler signals a construct it cannot express (e.g. a
+        # namespace it cannot pass on) with a RuntimeError subclass: a 400, not a 500.
+        except RuntimeError as exc:
+            raise InvalidFilter(f"Unsupported filter: {exc}") from None
         if not isinstance(condition, Q):
             raise InvalidFilter("Unsupported filter.")
         return ParsedFilter(
