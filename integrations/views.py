@@ -47,7 +47,12 @@ from .selectors.activity import (
 )
 from .selectors.audit import audit_trail_entries, audit_trail_list
 from .selectors.health import connection_health_get
-from .selectors.keys import api_key_list, integration_get, integration_overview_list
+from .selectors.keys import (
+    api_key_list,
+    integration_get,
+    integration_list,
+    integration_overview_list,
+)
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
 from .wording import RESOURCE_TYPES, activity_summary, event_detail_lines, joined, operation_choices
 
@@ -340,6 +345,19 @@ class ApiKeyRevokeView(
                 f"Revoked {api_key.masked}. Requests that use it are refused from now on.",
             )
         return redirect(reverse("integrations:integration_detail", kwargs={"provider": provider}))
+
+
+class ActivityRedirectView(CompanyAdminRequiredMixin, View):
+    """The main navigation's Activity: the activity page of the company's integration (one
+    today, Microsoft Entra ID), or the integrations list if it has none."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        integration = integration_list(company=request.user.company).first()
+        if integration is None:
+            return redirect("integrations:integration_list")
+        return redirect(
+            "integrations:provisioning_activity", provider=integration.provider, permanent=False
+        )
 
 
 class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):

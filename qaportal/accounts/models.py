@@ -17,8 +17,9 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
@@ -129,6 +130,18 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["company", "external_id"], name="accounts_user_company_extid"),
             models.Index("company", Lower("work_email"), name="accounts_user_company_email"),
             models.Index(fields=["company", "role", "id"], name="accounts_user_company_role"),
+            # The People search: any part of these, any case. Trigram indexes of UPPER(column),
+            # the expression Django's icontains compares; PostgreSQL only (accounts.0006).
+            *(
+                GinIndex(
+                    OpClass(Upper(column), name="gin_trgm_ops"), name=f"accounts_user_{short}_trgm"
+                )
+                for column, short in (
+                    ("display_name", "dname"),
+                    ("user_name", "uname"),
+                    ("work_email", "email"),
+                )
+            ),
         ]
 
     def __str__(self) -> str:

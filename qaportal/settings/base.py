@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Index expressions with an operator class (the People search's trigram indexes).
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     # Swagger UI's assets, served by whitenoise from this package (no CDN).
@@ -119,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qaportal.accounts.context_processors.support",
+                "qaportal.accounts.context_processors.navigation",
             ],
         },
     },

@@ -50,7 +50,7 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
 
     # Dashboard -> profile -> Settings & Integrations -> Integrations -> View Integration.
     page.get_by_role("link", name="Dashboard", exact=True).click()
-    expect(page.get_by_role("heading", name="Provisioned users")).to_be_visible()
+    expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
     page.screenshot(path=str(SCREENS / "01-dashboard.png"), full_page=True)
 
     profile = page.get_by_role("button", name=re.compile("profile", re.IGNORECASE))
