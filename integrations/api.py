@@ -450,7 +450,7 @@ class ProvisioningEventListApi(CompanyAdminApi):
             # DRF refuses NUL characters (PostgreSQL cannot store or compare them); the
             # pattern says so in the schema.
             validators=[RegexValidator(r"^[^\x00]+$", message="Null characters are not allowed.")],
-            help_text="A whole userName or group displayName, in any case.",
+            help_text="Any part of a userName or group displayName, in any case.",
         )
 
     class OutputSerializer(serializers.Serializer):

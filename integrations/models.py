@@ -1,7 +1,7 @@
 """Integrations of a company with an identity provider, their API keys and their logs."""
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
@@ -233,6 +233,12 @@ class ProvisioningEvent(models.Model):
             models.Index(
                 fields=["company", "resource_id", "-created_at", "-id"],
                 name="integrations_prov_resource",
+            ),
+            # The activity search: any part of a userName or displayName, any case (icontains
+            # compares UPPER(resource_name)); PostgreSQL only (integrations.0008).
+            GinIndex(
+                OpClass(Upper("resource_name"), name="gin_trgm_ops"),
+                name="integrations_prov_name_trgm",
             ),
             # ... and the team membership changes that name them (changes @> {...ids: [id]}),
             # PostgreSQL only (integrations.0008); SQLite matches the JSON text instead.

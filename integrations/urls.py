@@ -29,6 +29,11 @@ urlpatterns = [
         name="admin_invitation_revoke",
     ),
     path("activity/", views.ActivityRedirectView.as_view(), name="activity"),
+    path(
+        "activity/<int:event_id>/",
+        views.ProvisioningEventDetailView.as_view(),
+        name="provisioning_event_detail",
+    ),
     path("integrations/", views.IntegrationListView.as_view(), name="integration_list"),
     path(
         "integrations/<slug:provider>/",

@@ -25,7 +25,11 @@ from qaportal.accounts.mixins import (
     RecentSignInRequiredMixin,
     client_ip_address,
 )
-from qaportal.accounts.selectors import active_admin_list
+from qaportal.accounts.selectors import (
+    active_admin_list,
+    person_id_by_scim_id,
+    team_id_by_scim_id,
+)
 
 from .exceptions import ApiKeyNotRevocable
 from .exports.activity import (
@@ -43,6 +47,7 @@ from .sections import integration_sections_build
 from .selectors.activity import (
     ActivityCursor,
     ActivityFilter,
+    provisioning_event_get,
     provisioning_event_page,
 )
 from .selectors.audit import audit_trail_entries, audit_trail_list
@@ -54,7 +59,14 @@ from .selectors.keys import (
     integration_overview_list,
 )
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
-from .wording import RESOURCE_TYPES, activity_summary, event_detail_lines, joined, operation_choices
+from .wording import (
+    RESOURCE_TYPES,
+    activity_summary,
+    event_detail_lines,
+    failure_words,
+    joined,
+    operation_choices,
+)
 
 KEYS_PER_PAGE = 20
 ACTIVITY_PER_PAGE = 50
@@ -147,13 +159,25 @@ class ActivityFilterForm(forms.Form):
                 "spellcheck": "false",
             }
         ),
-        help_text="A whole userName or displayName, in any case.",
+        help_text="Any part of a username or team name, in any case.",
+    )
+    show = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[("changes", "Changes and failures"), ("all", "Everything, lookups included")],
+    )
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, default_show: str = "changes", **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["operation"].choices = [("", "All operations"), *operation_choices()]
+        self.default_show = default_show
 
     def filters(self) -> ActivityFilter:
         self.is_valid()
@@ -163,6 +187,11 @@ class ActivityFilterForm(forms.Form):
             operation=data["operation"],
             resource_type=data["resource_type"],
             search=data["q"],
+            # The page shows changes unless asked for everything (lookups are one click away);
+            # the export, like the API, everything unless asked for changes.
+            show="changes" if (data["show"] or self.default_show) == "changes" else "",
+            since=data["since"].isoformat() if data["since"] else "",
+            until=data["until"].isoformat() if data["until"] else "",
         )
 
 
@@ -191,6 +220,9 @@ def _filter_query(filters: ActivityFilter) -> str:
         ("operation", filters.operation),
         ("resource_type", filters.resource_type),
         ("q", filters.search),
+        ("show", "changes" if filters.show == "changes" else "all"),
+        ("since", filters.since),
+        ("until", filters.until),
     ):
         if value:
             query[name] = value
@@ -387,6 +419,33 @@ class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixi
         return render(request, "integrations/activity.html", context)
 
 
+class ProvisioningEventDetailView(CompanyAdminRequiredMixin, View):
+    """One request of the activity log: what was asked (method, path, key, duration), what it
+    did (each attribute old → new, members added or removed) or why it failed and what to do
+    in Entra, and links to the person or team it was about."""
+
+    def get(self, request: HttpRequest, event_id: int) -> HttpResponse:
+        company = request.user.company
+        event = provisioning_event_get(company=company, event_id=event_id)
+        if event is None:
+            raise Http404("No such request in this company's log.")
+        person_id = team_id = None
+        if event.resource_id and event.resource_type == "User":
+            person_id = person_id_by_scim_id(company=company, scim_id=event.resource_id)
+        elif event.resource_id and event.resource_type == "Group":
+            team_id = team_id_by_scim_id(company=company, scim_id=event.resource_id)
+        integration = integration_list(company=company).first()
+        context = {
+            "row": ActivityRow(event=event),
+            "failure": failure_words(event),
+            "person_id": person_id,
+            "team_id": team_id,
+            "integration": integration,
+            "settings_tab": "integrations",
+        }
+        return render(request, "integrations/provisioning_event_detail.html", context)
+
+
 class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """The activity of the current filter as CSV.
 
@@ -397,7 +456,9 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
     """
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        params = activity_export_params(
+            ActivityFilterForm(request.GET, default_show="all").filters()
+        )
         limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
         rows = activity_export_count(company=request.user.company, params=params, limit=limit + 1)
         if rows > limit:
@@ -427,7 +488,9 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
         return response
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        params = activity_export_params(
+            ActivityFilterForm(request.GET, default_show="all").filters()
+        )
         return export_job_start_response(request, kind=ACTIVITY_EXPORT, params=params)
 
 

@@ -242,7 +242,9 @@ def event_detail_lines(event: ProvisioningEvent) -> list[str]:
         if not lines and event.operation in _UPDATES:
             return [NO_CHANGE]
         return lines
-    return [event.detail] if event.detail else []
+    # Why it failed in our words, never the error's own text (it may quote a parser).
+    failure = failure_words(event)
+    return [failure.reason] if failure else []
 
 
 def joined(lines: Iterable[str]) -> str:
@@ -281,13 +283,16 @@ def failure_words(event: ProvisioningEvent) -> FailureWords | None:
             reason=event.detail or "Microsoft sign-in was refused.",
             remedy="Check that the person is assigned to the QA app in Entra (Users and groups).",
         )
-    status, scim_type = event.status_code, event.scim_type
-    detail = event.detail.lower()
+    status, scim_type = event.status_code or 0, event.scim_type or ""
+    detail = (event.detail or "").lower()
     is_group = event.resource_type == "Group"
     thing = "team" if is_group else "person"
     if event.outcome == Outcome.REJECTED_KEY or status == 401:
+        # A refused key's detail is the middleware's own sentence (revoked, or expired).
+        known = event.detail if event.outcome == Outcome.REJECTED_KEY else ""
         return FailureWords(
-            reason="Microsoft Entra ID is sending a key QA no longer accepts, so no changes "
+            reason=known
+            or "Microsoft Entra ID is sending a key QA no longer accepts, so no changes "
             "arrive. Entra quarantines the app after repeated failures.",
             remedy=f"In {ENTRA_PROVISIONING} → Admin Credentials, paste a current key as Secret "
             "Token, choose Test Connection, then Save. If Entra quarantined the app, choose "

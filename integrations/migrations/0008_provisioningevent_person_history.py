@@ -1,8 +1,10 @@
-"""Indexes of a person's History: requests about them by id, and membership changes naming
-them (the latter a partial GIN index, PostgreSQL only)."""
+"""Indexes of a person's History (requests about them by id, and membership changes naming
+them: a partial GIN index) and of the activity search (any part of a name: a trigram index).
+The GIN indexes are PostgreSQL only; SQLite scans one company's log."""
 
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import migrations, models
+from django.db.models.functions import Upper
 
 
 class AddIndexOnPostgreSQL(migrations.AddIndex):
@@ -18,9 +20,20 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("integrations", "0007_export_job")]
+    dependencies = [
+        ("integrations", "0007_export_job"),
+        # pg_trgm, created (and dropped on the way back) by accounts.0006.
+        ("accounts", "0006_user_people_search_trigram"),
+    ]
 
     operations = [
+        AddIndexOnPostgreSQL(
+            model_name="provisioningevent",
+            index=GinIndex(
+                OpClass(Upper("resource_name"), name="gin_trgm_ops"),
+                name="integrations_prov_name_trgm",
+            ),
+        ),
         migrations.AddIndex(
             model_name="provisioningevent",
             index=models.Index(

@@ -326,3 +326,28 @@ def person_get(*, company: Company, person_id: int) -> User | None:
         )
         .first()
     )
+
+
+def person_id_by_scim_id(*, company: Company, scim_id: str) -> int | None:
+    """The id of the company's provisioned person with this SCIM id (a link target), or None
+    (no such person, deleted, another company's, or not a UUID)."""
+    try:
+        parsed = uuid.UUID(str(scim_id))
+    except ValueError:
+        return None
+    return (
+        User.objects.filter(company=company, role=User.Role.LEARNER, scim_id=parsed)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def team_id_by_scim_id(*, company: Company, scim_id: str) -> int | None:
+    """The id of the company's team with this SCIM id, or None."""
+    try:
+        parsed = uuid.UUID(str(scim_id))
+    except ValueError:
+        return None
+    return (
+        Group.objects.filter(company=company, scim_id=parsed).values_list("pk", flat=True).first()
+    )

@@ -79,7 +79,7 @@ def sign_out(page) -> None:
 
 def open_admins_tab(page) -> None:
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
-    page.get_by_role("link", name="Settings & Integrations").click()
+    page.locator("#profile-menu").get_by_role("link", name="Settings & Integrations").click()
     page.get_by_role("link", name="Admins", exact=True).click()
     expect(page.get_by_role("heading", name="Company admins")).to_be_visible()
 

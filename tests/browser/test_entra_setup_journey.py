@@ -59,10 +59,11 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
     page.keyboard.press("Escape")  # the menu closes with Escape and gives focus back
     expect(profile).to_have_attribute("aria-expanded", "false")
     expect(profile).to_be_focused()
-    expect(page.get_by_role("link", name="Settings & Integrations")).to_be_hidden()
+    profile_menu = page.locator("#profile-menu")
+    expect(profile_menu.get_by_role("link", name="Settings & Integrations")).to_be_hidden()
     profile.click()
     page.screenshot(path=str(SCREENS / "02-profile-menu.png"))
-    page.get_by_role("link", name="Settings & Integrations").click()
+    profile_menu.get_by_role("link", name="Settings & Integrations").click()
     expect(page.get_by_role("heading", name="Settings & Integrations")).to_be_visible()
 
     page.get_by_role("link", name="Integrations", exact=True).click()
