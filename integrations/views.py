@@ -307,17 +307,40 @@ class IntegrationDetailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, 
 class ApiKeyGenerateView(
     CompanyAdminRequiredMixin, RecentSignInRequiredMixin, CompanyIntegrationMixin, View
 ):
-    """Generate a key and reveal it once, in this response only.
+    """Confirm (GET, when a key works today), then generate a key and reveal it once, in this
+    response only.
 
     The plaintext never reaches a redirect, the session, the messages framework or a log, and
     the response is `no-store` so no cache or back-button keeps it. A session whose password
-    is older than QA_REAUTH_MAX_AGE confirms it first, then clicks again on this page.
+    is older than QA_REAUTH_MAX_AGE confirms it first, then comes back to the confirmation.
     """
 
     reauth_action = "generate-api-key"
 
     def reauth_next_url(self, request: HttpRequest, provider: str) -> str:
-        return reverse("integrations:integration_detail", kwargs={"provider": provider})
+        # Back into the action: the confirmation, or the page whose button generates a key.
+        return reverse("integrations:api_key_generate", kwargs={"provider": provider})
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        """With a working key: confirm, saying when the current key stops working. Without
+        one there is nothing to lose: back to the page and its button."""
+        company = request.user.company
+        now = timezone.now()
+        overview = next(
+            item
+            for item in integration_overview_list(company=company, now=now)
+            if item.integration.pk == self.integration.pk
+        )
+        if overview.current_key is None:
+            return redirect("integrations:integration_detail", provider=provider)
+        context = {
+            "integration": self.integration,
+            "overview": overview,
+            "grace_period_text": timeuntil(now + settings.QA_KEY_GRACE_PERIOD, now),
+            "stops_at": now + settings.QA_KEY_GRACE_PERIOD,
+            "settings_tab": "integrations",
+        }
+        return render(request, "integrations/api_key_generate.html", context)
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         generated = api_key_generate(
@@ -381,15 +404,19 @@ class ApiKeyRevokeView(
 
 class ActivityRedirectView(CompanyAdminRequiredMixin, View):
     """The main navigation's Activity: the activity page of the company's integration (one
-    today, Microsoft Entra ID), or the integrations list if it has none."""
+    today, Microsoft Entra ID) with the link's filters, or the integrations list if it has
+    none."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         integration = integration_list(company=request.user.company).first()
         if integration is None:
             return redirect("integrations:integration_list")
-        return redirect(
-            "integrations:provisioning_activity", provider=integration.provider, permanent=False
+        url = reverse(
+            "integrations:provisioning_activity", kwargs={"provider": integration.provider}
         )
+        # The filters of a link (a team's activity) go along.
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
 
 
 class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):

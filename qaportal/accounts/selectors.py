@@ -145,19 +145,21 @@ def team_member_list(*, company: Company, team: Group) -> QuerySet[User]:
     return User.objects.filter(company=company, memberships__group=team).order_by(*_BY_SHOWN_NAME)
 
 
-def team_overview_list(*, company: Company, preview_size: int = 8) -> QuerySet[Group]:
-    """The company's teams, each with `member_count` and its first members in `preview_members`.
+def team_overview_list(
+    *, company: Company, search: str = "", preview_size: int = 8
+) -> QuerySet[Group]:
+    """The company's teams (those whose name contains `search`, any case, if given), each with
+    `member_count` and its first members in `preview_members`.
 
     The preview is one windowed prefetch query for a whole page of teams (no query per team),
     so a team of 5,000 members costs the same as a team of 5.
     """
     preview = User.objects.filter(company=company).order_by(*_BY_SHOWN_NAME)
-    return (
-        team_list(company=company)
-        .annotate(member_count=Count("memberships"))
-        .prefetch_related(
-            Prefetch("members", queryset=preview[:preview_size], to_attr="preview_members")
-        )
+    teams = team_list(company=company)
+    if search:
+        teams = teams.filter(display_name__icontains=search)
+    return teams.annotate(member_count=Count("memberships")).prefetch_related(
+        Prefetch("members", queryset=preview[:preview_size], to_attr="preview_members")
     )
 
 

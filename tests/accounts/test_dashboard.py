@@ -89,7 +89,7 @@ def test_dashboard_warns_while_an_older_key_is_expiring(
 ):
     api_key_generate(integration=entra_integration, created_by=admin_user)
     page = page_text(admin_client.get(DASHBOARD_URL))
-    assert "Key expiring" in stat(page, "Integrations")
+    assert "Key rotation in progress" in stat(page, "Integrations")
     assert re.search(r"previous key expires in 7 hours, 59 minutes", page)
     assert re.search(
         r'role="status">\s*An older Microsoft Entra ID key expires in <time[^>]*>7 h 59 min</time>',
