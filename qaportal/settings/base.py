@@ -473,6 +473,9 @@ SPECTACULAR_SETTINGS = {
     # The schema describes endpoints, never data; any signed-in user may read it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button (nested controls that
+    # screen readers cannot reach); without them an operation is a plain button.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,

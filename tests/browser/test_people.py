@@ -120,3 +120,45 @@ def test_on_a_phone_the_navigation_is_a_menu(page, live_server, admin_user, gene
         expect(page.get_by_role("heading", name=heading).first).to_be_visible()
         assert page_fits_width(page), label
     assert re.search(r"/activity/$", page.url)
+
+
+def test_api_docs_open_from_settings_inside_the_portal(page, live_server, admin_user):
+    sign_in(page, live_server, admin_user)
+    main_nav(page).get_by_role("link", name="Settings & Integrations", exact=True).click()
+    page.get_by_role("link", name="API documentation").click()
+    expect(page.get_by_role("heading", name="Admin-automation API", level=1)).to_be_visible()
+    expect(main_nav(page).get_by_role("link", name="People", exact=True)).to_be_visible()
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    page.screenshot(path=str(SCREENS / "45-api-docs.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+    assert serious_violations(page) == []
+
+
+def test_every_new_page_passes_axe_at_1280_and_390_px(page, live_server, admin_user, generated_key):
+    from integrations.models import ProvisioningEvent
+    from qaportal.accounts.models import Group, User
+
+    Entra(live_server.url, generated_key.plaintext).sync()
+    sign_in(page, live_server, admin_user)
+    bob = User.objects.get(user_name="bob@contoso.com")
+    sales = Group.objects.get(display_name="Sales")
+    failed = ProvisioningEvent.objects.filter(outcome="failed").latest("created_at")
+    changed = ProvisioningEvent.objects.filter(operation="add_members").latest("created_at")
+    for path in (
+        "/people/?q=contoso&status=active&sort=-name",
+        f"/people/{bob.pk}/",
+        f"/settings/activity/{failed.pk}/",
+        f"/settings/activity/{changed.pk}/",
+        "/settings/integrations/entra-id/activity/?show=all&since=2026-01-01",
+        "/teams/?q=sal",
+        f"/teams/{sales.pk}/",
+        "/settings/integrations/entra-id/keys/",
+        "/settings/integrations/entra-id/audit/",
+        "/settings/admins/",
+        "/settings/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        assert serious_accessibility_violations(page) == [], path
+        assert page_fits_width(page), path
+        assert serious_violations(page) == [], path

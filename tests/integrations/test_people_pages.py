@@ -339,3 +339,12 @@ def test_person_page_costs_a_bounded_number_of_queries(
 
 def test_patch_op_constant_is_the_scim_one():
     assert PATCH_OP.endswith(":PatchOp")
+
+
+def test_settings_link_to_the_api_docs_which_have_the_portal_header(admin_client):
+    settings_page = admin_client.get(reverse("integrations:settings")).content.decode()
+    assert f'<a href="{reverse("api:docs")}">API documentation</a>' in settings_page
+    docs = admin_client.get(reverse("api:docs")).content.decode()
+    assert '<html lang="en">' in docs
+    assert '<nav class="site-nav" aria-label="Main" data-nav>' in docs
+    assert '<div id="swagger-ui"></div>' in docs
