@@ -17,12 +17,18 @@ _READS = (Operation.GET_USER, Operation.FILTER_USERS, Operation.LIST_USERS)
 
 
 def _about_person(*, company: Company, person: User) -> QuerySet[ProvisioningEvent]:
-    """Requests about the person as a SCIM User, by id (index integrations_prov_resource):
-    their changes, their Microsoft sign-ins and every failed request naming them."""
-    return (
-        ProvisioningEvent.objects.filter(
-            company=company, resource_type="User", resource_id=str(person.scim_id)
+    """Requests about the person as a SCIM User: by id (index integrations_prov_resource), and
+    failed ones that name their userName (a create refused because the userName is taken;
+    index integrations_prov_name). Their changes, their Microsoft sign-ins and every
+    failed request about them; not Entra's successful lookups."""
+    about = Q(resource_id=str(person.scim_id))
+    if person.user_name:
+        # A refused create carries the id it would have had: match its userName instead.
+        about |= Q(resource_name__iexact=person.user_name) & ~Q(
+            outcome=ProvisioningEvent.Outcome.SUCCESS
         )
+    return (
+        ProvisioningEvent.objects.filter(about, company=company, resource_type="User")
         .exclude(operation__in=_READS, outcome=ProvisioningEvent.Outcome.SUCCESS)
         .order_by("-created_at", "-id")
     )

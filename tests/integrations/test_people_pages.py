@@ -348,3 +348,14 @@ def test_settings_link_to_the_api_docs_which_have_the_portal_header(admin_client
     assert '<html lang="en">' in docs
     assert '<nav class="site-nav" aria-label="Main" data-nav>' in docs
     assert '<div id="swagger-ui"></div>' in docs
+
+
+def test_a_create_refused_for_a_taken_username_shows_on_the_person_who_has_it(admin_client, scim):
+    alice_id = _create(scim, "alice@contoso.com")
+    body = {"schemas": [USER], "userName": "ALICE@contoso.com"}
+    assert scim.post_json(f"{BASE}/Users", body).status_code == 409
+    alice = User.objects.get(scim_id=alice_id)
+    history = text_of(admin_client.get(person_url(alice))).split("History", 1)[1]
+    assert "Microsoft Entra ID could not create this person" in history
+    assert "Someone with this username already exists in QA." in history
+    assert history.index("could not create") < history.index("Created by Microsoft Entra ID")
