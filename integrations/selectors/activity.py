@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from qaportal.accounts.models import Company
 
-from ..models import CHANGE_OPERATIONS, ProvisioningEvent
+from ..models import CHANGE_OPERATIONS, NON_SCIM_OPERATIONS, ProvisioningEvent
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ActivityFilter:
     operation: str = ""  # a ProvisioningEvent.Operation value
     resource_type: str = ""  # "User" or "Group"
     search: str = ""  # any part of a userName or displayName, any case
-    show: str = ""  # "changes": changes and failures only (no successful lookups); "": all
+    show: str = ""  # "changes": changes, sign-ins and failures (no successful reads); "": all
     since: str = ""  # an ISO date: from its start (UTC)
     until: str = ""  # an ISO date: up to its end (UTC)
 
@@ -73,8 +73,10 @@ def provisioning_event_list(
     if filters.search:
         events = events.filter(resource_name__icontains=filters.search)
     if filters.show == "changes":
+        # Changes, Microsoft sign-ins and every failure: all but Entra's successful reads.
         events = events.filter(
-            Q(operation__in=CHANGE_OPERATIONS) | ~Q(outcome=ProvisioningEvent.Outcome.SUCCESS)
+            Q(operation__in=CHANGE_OPERATIONS | NON_SCIM_OPERATIONS)
+            | ~Q(outcome=ProvisioningEvent.Outcome.SUCCESS)
         )
     since = _day_start(filters.since)
     until = _day_start(filters.until, days_later=1)
