@@ -74,7 +74,11 @@ def wire_trace() -> Iterator[dict]:
             elif verb == "COMMIT":
                 durable += wrote
                 in_transaction = False
-            elif verb in ("INSERT", "UPDATE", "DELETE"):
+            elif verb in ("INSERT", "UPDATE", "DELETE") or (
+                # A data-modifying WITH (a write and its activity row in one statement).
+                verb == "WITH"
+                and any(w in parts[3].upper() for w in ("INSERT ", "UPDATE ", "DELETE "))
+            ):
                 if in_transaction:
                     wrote = True
                 else:

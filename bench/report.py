@@ -13,6 +13,7 @@ from bench.common import (
     TARGET_INITIAL_RPS,
     TARGET_LIST_SCALE,
 )
+from bench.neighbour import TARGET_NEIGHBOUR_P99_MULTIPLE
 
 # --------------------------------------------------------------------------- report
 
@@ -160,7 +161,8 @@ def render(results: dict) -> str:
             "filter_userName_miss": 'filter userName eq "…" (miss)',
             "filter_externalId": 'filter externalId eq "…"',
             "list_first_page": "list page startIndex=1&count=100",
-            "list_last_page": "list page, last 100",
+            "list_last_page": "list page, last 100, read after the page before it",
+            "list_last_page_direct": "list page, last 100 asked directly (OFFSET walk)",
         }
         for key, label in labels.items():
             small, big = sc["small"][key], sc["large"][key]
@@ -225,6 +227,29 @@ def render(results: dict) -> str:
         if ic["failures"]:
             lines += ["", f"Failures: {ic['failures']}"]
         lines.append("")
+    nb = results.get("neighbour")
+    if nb:
+        lines += [
+            f"## A noisy neighbour ({nb['noisy_clients']} connection(s) of one company sending "
+            "its worst requests without pause, while another runs Entra's create cycle)",
+            "",
+            f"Victim, one sequential client: p50 / p99 {nb['alone']['p50_ms']} / "
+            f"{nb['alone']['p99_ms']} ms alone ({nb['alone']['requests']} requests), "
+            f"{nb['with_neighbour']['p50_ms']} / {nb['with_neighbour']['p99_ms']} ms beside the "
+            f"neighbour ({nb['with_neighbour']['requests']} requests): p99 "
+            f"**{nb['p99_multiple']}x**"
+            + (f"; victim failures {nb['victim_failures']} ⚠" if nb["victim_failures"] else "")
+            + ".",
+            "",
+            "| neighbour's request | sent | statuses | p50 ms | slowest ms |",
+            "|---|---|---|---|---|",
+        ]
+        for label, one in nb["neighbour"].items():
+            lines.append(
+                f"| {label} | {one['requests']} | {', '.join(map(str, one['statuses']))} | "
+                f"{one['p50_ms']} | {one['max_ms']} |"
+            )
+        lines.append("")
     lines += ["## Targets", ""]
     lines += [f"- {name}: {verdict}" for name, verdict in results["targets"].items()]
     return "\n".join(lines) + "\n"
@@ -268,6 +293,15 @@ def targets_summary(results: dict) -> dict[str, str]:
         )
         summary[f"last list page at {large} ≤ {TARGET_LIST_SCALE}x 1,000 users"] = (
             f"{yes(sc.get('meets_last_page_target'))} ({ratios['list_last_page']}x)"
+        )
+    nb = results.get("neighbour")
+    if nb:
+        summary[
+            f"neighbour: victim p99 ≤ {TARGET_NEIGHBOUR_P99_MULTIPLE:g}x alone, "
+            "every neighbour request < 1 s"
+        ] = (
+            f"{yes(nb['meets_target'])} ({nb['p99_multiple']}x; slowest "
+            f"{nb['slowest_neighbour_ms']} ms)"
         )
     ic = results.get("initial_cycle")
     if ic:

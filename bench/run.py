@@ -10,7 +10,8 @@ One run, on PostgreSQL and gunicorn with 2 workers (production settings, 127.0.0
 2. scale: filter lookup and list-page latency in a company of 1,000 users and one of 100,000,
    probed in turn;
 3. a group PATCH adding 5,000 members;
-4. an Entra initial cycle of 10,000 users (match + create, then groups and their members).
+4. an Entra initial cycle of 10,000 users (match + create, then groups and their members);
+5. a noisy neighbour: one company's worst requests beside another company's create cycle.
 
 Results are printed and written to var/bench/results.{json,md}. The parts live in stack.py,
 queries.py, throughput.py, scenarios.py and report.py; see bench/README.md.
@@ -41,6 +42,7 @@ from bench.common import (
     filter_path,
     log,
 )
+from bench.neighbour import neighbour
 from bench.queries import query_counts
 from bench.report import render, targets_summary
 from bench.scenarios import (
@@ -157,6 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initial-groups", type=int, default=10)
     parser.add_argument("--initial-batch", type=int, default=100, help="members per group PATCH")
     parser.add_argument("--initial-clients", type=int, default=4)
+    parser.add_argument(
+        "--neighbour-seconds", type=float, default=20.0, help="victim's run beside the neighbour"
+    )
+    parser.add_argument(
+        "--neighbour-clients",
+        type=int,
+        default=1,
+        help="connections sending the neighbour's worst requests (fewer than the workers)",
+    )
     parser.add_argument("--initial-cap", type=float, default=360.0, help="time cap, seconds")
     parser.add_argument(
         "--initial-autoanalyze",
@@ -168,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="queries,throughput,scale,group,initial",
-        help="comma-separated parts to run: queries, throughput, scale, group, initial",
+        default="queries,throughput,scale,group,initial,neighbour",
+        help="comma-separated parts to run: queries, throughput, scale, group, initial, neighbour",
     )
     parser.add_argument(
         "--profile",
@@ -230,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     small_tenant = tenant_create("bench-small")
     scale_tenant = tenant_create("bench-scale")
     initial_tenant = tenant_create("bench-initial")
+    victim_tenant = tenant_create("bench-victim")
+    noisy_tenant = tenant_create("bench-noisy")
     patch_names = users_seed(company_id=load.company_id, start=0, count=5000, prefix="patch")[:2000]
     from qaportal.accounts.models import User
 
@@ -327,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.initial_cap,
                 args.initial_autoanalyze,
                 master_pid=server.pid,
+            )
+        if scim_ready and "neighbour" in parts:
+            log(f"noisy neighbour: {args.neighbour_clients} client(s) of worst requests")
+            results["neighbour"] = neighbour(
+                port,
+                victim_tenant,
+                noisy_tenant,
+                args.neighbour_seconds,
+                args.neighbour_clients,
             )
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     results["load_average_end"] = os.getloadavg()[0]

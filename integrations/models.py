@@ -184,11 +184,27 @@ class ProvisioningEvent(models.Model):
         GET_RESOURCE_TYPES = "get_resource_types", "Read resource types"
         UNSUPPORTED_ENDPOINT = "unsupported_endpoint", "Unsupported endpoint"
 
+    # An append-only log written on every SCIM request: its references carry no database
+    # constraint (each would lock the company or key row FOR KEY SHARE on every insert, and
+    # concurrent requests of one company would contend on that row). Django still cascades a
+    # company's deletion to its rows and clears a deleted key's references. The composite
+    # indexes below all start with the company, so the company needs no index of its own.
     company = models.ForeignKey(
-        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Company,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     api_key = models.ForeignKey(
-        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=512)

@@ -17,6 +17,7 @@ them. Without it, each process serves its own samples (`make run`, the tests).
 The exposition is served at /metrics by qaportal.probes, behind QA_METRICS_TOKEN.
 """
 
+import functools
 import os
 import time
 
@@ -53,11 +54,21 @@ API_KEY_EXPIRIES = Counter(
 )
 
 
+@functools.lru_cache(maxsize=512)
+def _scim_series(operation: str, status: int) -> tuple:
+    # labels() looks its child up under a lock on every call; the few (operation, status)
+    # pairs are found once per process instead (operations are a fixed vocabulary).
+    return (
+        SCIM_REQUESTS.labels(operation=operation, status=str(status)),
+        SCIM_REQUEST_SECONDS.labels(operation=operation),
+    )
+
+
 def observe_scim_request(*, operation: str, status: int, started: float) -> None:
     """Count one answered SCIM request; `started` is its `time.monotonic()` at arrival."""
-    operation = operation or "unknown"
-    SCIM_REQUESTS.labels(operation=operation, status=str(status)).inc()
-    SCIM_REQUEST_SECONDS.labels(operation=operation).observe(time.monotonic() - started)
+    requests, seconds = _scim_series(operation or "unknown", status)
+    requests.inc()
+    seconds.observe(time.monotonic() - started)
 
 
 def observe_celery_task(*, task_name: str, state: str) -> None:

@@ -17,9 +17,17 @@ from django.urls import reverse
 
 from qaportal.accounts.models import Group, User
 
-from .constants import ENTERPRISE_USER_URN, GROUP_URN, RESOURCE_TYPE_URN, USER_URN
-from .errors import InvalidPath, InvalidSyntax, InvalidValue, MutabilityError
+from .constants import (
+    ENTERPRISE_USER_URN,
+    GROUP_URN,
+    MAX_MULTI_VALUED_ITEMS,
+    MAX_VALUES_PER_OPERATION,
+    RESOURCE_TYPE_URN,
+    USER_URN,
+)
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, MutabilityError, TooMany
 from .patch import Operation, Path, coerce_boolean, expand_value_object
+from .versions import version_of
 
 _ENT = ENTERPRISE_USER_URN.lower()
 # SCIM attribute (lower case) -> model field, for single-valued strings.
@@ -166,12 +174,18 @@ class _Adapter:
         return base_location(request) + collection + scim_id
 
     @property
+    def version(self) -> str:
+        """meta.version and the ETag header (scim/versions.py)."""
+        return version_of(self.obj.updated_at)
+
+    @property
     def meta(self) -> dict:
         return {
             "resourceType": self.resource_type,
             "created": _isoformat(self.obj.created_at),
             "lastModified": _isoformat(self.obj.updated_at),
             "location": self.location,
+            "version": self.version,
         }
 
     @classmethod
@@ -252,7 +266,7 @@ class ScimUser(_Adapter):
             ("addresses", "addresses"),
         ):
             if getattr(user, field):
-                doc[key] = getattr(user, field)
+                doc[key] = _as_returned(field, getattr(user, field))
         groups = self.groups()
         if groups:
             doc["groups"] = groups
@@ -394,27 +408,31 @@ class ScimUser(_Adapter):
         return manager_id
 
 
-def _is_scalar(value: Any) -> bool:
-    """A string, or a number (an email or phone number sent unquoted); never bool, {} or []."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+# Per multi-valued field: its sub-attributes by lower-case name, and the canonical names.
+_SUB_NAMES = {
+    field: {name.lower(): name for name in names} for field, names in _SUB_ATTRIBUTES.items()
+}
+# A string, or a number (an email or phone number sent unquoted); exact types, so a bool (an
+# int subclass), an object or an array is refused.
+_STRING_TYPES = (str, int, float)
 
 
 def _canonical_item(field: str, item: Any) -> dict:
     """A multi-valued item with canonical sub-attribute names; values stored as sent."""
     if not isinstance(item, dict):
         raise InvalidValue(f"Each value of {field} must be an object.")
-    names = {name.lower(): name for name in _SUB_ATTRIBUTES[field]}
+    names = _SUB_NAMES[field]
     result = {}
     for key, value in item.items():
         if value is None:
             continue
-        name = names.get(str(key).lower(), str(key))
+        name = names.get(key.lower(), key)
         if name == "primary":
             flag = coerce_boolean(value)
             if flag is None:
                 raise InvalidValue(f"{field}.primary must be true or false.")
             value = flag
-        elif name in names.values() and not _is_scalar(value):
+        elif type(value) not in _STRING_TYPES and name in _SUB_ATTRIBUTES[field]:
             # Every other sub-attribute we know is a string (RFC 7643 §4.1.2): an
             # object or array would end up as str(dict) in work_email or the admin.
             raise InvalidValue(f"{field}.{name} must be a string.")
@@ -430,66 +448,147 @@ def _matches(item: dict, path: Path) -> bool:
     return False
 
 
+def _item_key(field: str, item: dict) -> tuple:
+    """What makes two items of a multi-valued attribute the same one: (type, value), in any
+    case (RFC 7643 §2.4); an address, which has no value, by all its parts but `primary`."""
+    kind = str(item.get("type", "")).lower()
+    if field == "addresses":
+        parts = tuple(
+            sorted((key, str(value).lower()) for key, value in item.items() if key != "primary")
+        )
+        return kind, parts
+    return kind, str(item.get("value", "")).lower()
+
+
+def _require_one_primary(field: str, items: list[dict]) -> None:
+    """400 when the values of one request mark more than one item primary (RFC 7643 §2.4)."""
+    if sum(1 for item in items if item.get("primary") is True) > 1:
+        raise InvalidValue(f'At most one value of {field} can be "primary": true.')
+
+
+def _as_returned(field: str, items: list) -> list:
+    """Stored values as returned: each (type, value) once and one primary at most, also for
+    values stored before those rules (written again, they are stored so)."""
+    if not all(isinstance(item, dict) for item in items):
+        return items  # not values this server wrote; returned as they are
+    return _normalised(field, [dict(item) for item in items], limit=False)
+
+
+def _normalised(
+    field: str, items: list[dict], preferred: dict | None = None, *, limit: bool = True
+) -> list[dict]:
+    """`items` without duplicate (type, value) pairs, with at most one primary, within the
+    limit on items; linear in the number of items.
+
+    A duplicate is merged into the first item with its pair. `preferred` is the item the
+    request made primary: every other primary is set false (RFC 7644 §3.5.2.1); otherwise a
+    stored list with several primaries (written before this rule) keeps the first.
+    """
+    first_of: dict[tuple, dict] = {}
+    result: list[dict] = []
+    for item in items:
+        key = _item_key(field, item)
+        kept = first_of.get(key)
+        if kept is None:
+            first_of[key] = item
+            result.append(item)
+        else:
+            if item is preferred:
+                preferred = kept
+            kept.update({name: value for name, value in item.items() if name != "primary"})
+            if item.get("primary") is True:
+                kept["primary"] = True
+    if limit and len(result) > MAX_MULTI_VALUED_ITEMS:
+        raise InvalidValue(f"A user can have at most {MAX_MULTI_VALUED_ITEMS} {field}.")
+    primary_seen = preferred is not None and preferred.get("primary") is True
+    for item in result:
+        if item.get("primary") is True and item is not preferred:
+            if primary_seen:
+                item["primary"] = False
+            primary_seen = True
+    return result
+
+
 def _apply_multi_valued(field: str, items: list, path: Path, op: str, value: Any) -> list:
     """RFC 7644 §3.5.2 on emails/phoneNumbers/addresses, with Entra's filtered paths.
 
     A filtered add/replace with no matching element creates it (`{"type": "work", …}`), as
     Entra and its validator expect (docs/entra-behaviour.md), instead of failing with noTarget.
-    A null or "" value clears, like a remove (the validator's "null update").
+    A null or "" value clears, like a remove (the validator's "null update"). Every result is
+    _normalised: one primary at most, no duplicate (type, value), at most
+    MAX_MULTI_VALUED_ITEMS items; each step is linear in the items and values.
     """
     names = {name.lower(): name for name in _SUB_ATTRIBUTES[field]}
     sub = names.get(path.sub_attribute, path.sub_attribute) if path.sub_attribute else None
     clearing = op == "remove" or value is None or value == ""
     if path.has_filter:
         filter_key = names.get(path.filter_attribute, path.filter_attribute)
-        matching = [item for item in items if _matches(item, path)]
         if clearing and not sub:
             return [item for item in items if not _matches(item, path)]
         if clearing:
-            for item in matching:
-                item.pop(sub, None)
-            emptied = [item for item in matching if not set(item) - {filter_key, "primary"}]
-            return [item for item in items if all(item is not e for e in emptied)]
+            kept = []
+            for item in items:
+                if _matches(item, path):
+                    item.pop(sub, None)
+                    if not set(item) - {filter_key, "primary"}:
+                        continue  # nothing left but how it was selected
+                kept.append(item)
+            return kept
         update = _canonical_item(field, {sub: value} if sub else _as_item(value))
-        if not matching:
-            return [*items, {filter_key: path.filter_value, **update}]
+        matching = [item for item in items if _matches(item, path)]
         for item in matching:
             item.update(update)
-        return items
+        if not matching:
+            matching = [{filter_key: path.filter_value, **update}]
+            items = [*items, *matching]
+        preferred = matching[0] if update.get("primary") is True else None
+        return _normalised(field, items, preferred)
     if sub:
         if clearing:
             for item in items:
                 item.pop(sub, None)
             return [item for item in items if set(item) - {"type", "primary"}]
+        update = _canonical_item(field, {sub: value})
         target = next((item for item in items if item.get("primary") is True), None)
         target = target or (items[0] if items else None)
         if target is None:
-            return [_canonical_item(field, {sub: value})]
-        target.update(_canonical_item(field, {sub: value}))
-        return items
+            return [update]
+        target.update(update)
+        return _normalised(field, items, target if update.get("primary") is True else None)
     if op == "remove" or value is None:
         return []
     values = value if isinstance(value, list) else [value]
+    if len(values) > MAX_MULTI_VALUED_ITEMS:
+        raise InvalidValue(f"A user can have at most {MAX_MULTI_VALUED_ITEMS} {field}.")
     new_items = [_canonical_item(field, _as_item(item)) for item in values if item is not None]
+    _require_one_primary(field, new_items)
+    preferred = next((item for item in new_items if item.get("primary") is True), None)
     if op == "replace":
-        return new_items
+        return _normalised(field, new_items, preferred)
+    # add: type values are unique within an attribute (docs/entra-behaviour.md), so a new
+    # item of a type already there overwrites it; one index by type, one by (type, value).
     result = list(items)
+    by_type = {}
+    by_key = {}
+    for index, old in enumerate(result):
+        kind = str(old.get("type", "")).lower()
+        if kind:
+            by_type.setdefault(kind, index)
+        by_key.setdefault(_item_key(field, old), index)
     for new in new_items:
         kind = str(new.get("type", "")).lower()
-        same = next(
-            (
-                i
-                for i, old in enumerate(result)
-                if kind and str(old.get("type", "")).lower() == kind
-            ),
-            None,
-        )
-        if same is not None:
-            # type values are unique within an attribute (docs/entra-behaviour.md): Add overwrites.
-            result[same] = {**result[same], **new}
-        elif new not in result:
+        index = by_type.get(kind) if kind else by_key.get(_item_key(field, new))
+        if index is None:
+            index = len(result)
             result.append(new)
-    return result
+            if kind:
+                by_type[kind] = index
+            by_key.setdefault(_item_key(field, new), index)
+        else:
+            result[index] = {**result[index], **new}
+        if new is preferred:
+            preferred = result[index]
+    return _normalised(field, result, preferred)
 
 
 def _as_item(value: Any) -> Any:
@@ -579,6 +678,11 @@ def member_ids(value: Any) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_VALUES_PER_OPERATION:
+        raise TooMany(
+            f"At most {MAX_VALUES_PER_OPERATION} members can be sent in one operation or body; "
+            "send the rest in further requests."
+        )
     ids = []
     for item in items:
         if isinstance(item, dict):

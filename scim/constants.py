@@ -20,3 +20,27 @@ MAX_RESULTS = 100
 # members with $ref URLs is about 0.8 MB; Django's own ceiling (DATA_UPLOAD_MAX_MEMORY_SIZE)
 # is 2.5 MB, so the SCIM error is always the one a client sees.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+
+# --- Limits: every SCIM request has a bounded cost (SECURITY.md lists them) -----------------
+# Above a limit the request is a 400 that names it; nothing is written.
+# Items of one multi-valued attribute (emails, phoneNumbers, addresses) of a user, as stored
+# after the request and in any one value: 400 invalidValue.
+MAX_MULTI_VALUED_ITEMS = 20
+# Operations of one PATCH, counted after path-less value objects are expanded (one per key):
+# 400 tooMany.
+MAX_PATCH_OPERATIONS = 1_000
+# Attributes of one POST/PUT body or path-less value object, extension members included (a
+# user has about 20): 400 tooMany.
+MAX_BODY_ATTRIBUTES = 1_000
+# Values of one operation or attribute, e.g. the members a group PATCH adds. Entra sends at most
+# a few hundred members per operation; a PUT/POST of a group may list many thousands: 400 tooMany.
+MAX_VALUES_PER_OPERATION = 10_000
+# Filters (RFC 7644 §3.4.2.2): characters, comparisons (attribute operator value), and nesting
+# of parentheses and [value filters]; all checked before the filter is parsed: 400 invalidFilter.
+MAX_FILTER_LENGTH = 4_096
+MAX_FILTER_TERMS = 50
+MAX_FILTER_DEPTH = 10
+# Members rendered on one /Groups list page. A page holds groups until the next one would pass
+# this (always at least one), so it may hold fewer resources than `count` asked for; its
+# itemsPerPage says how many (RFC 7644 §3.4.2.4) and the client pages on from there.
+MAX_MEMBERS_PER_LIST_PAGE = 10_000

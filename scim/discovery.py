@@ -252,7 +252,7 @@ class ServiceProviderConfig:
             "filter": {"supported": True, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": False},
             "sort": {"supported": False},
-            "etag": {"supported": False},
+            "etag": {"supported": True},
             "authenticationSchemes": AUTHENTICATION_SCHEMES,
             "meta": {"resourceType": "ServiceProviderConfig", "location": location},
         }

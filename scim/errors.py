@@ -70,8 +70,21 @@ class MutabilityError(BadRequest):
     scim_type = "mutability"
 
 
+class TooMany(BadRequest):
+    """More operations or values than this server processes in one request (scim/constants.py)."""
+
+    scim_type = "tooMany"
+
+
 class NotFound(ScimError):
     status = 404
+
+
+class PreconditionFailed(ScimError):
+    """412: the If-Match of a PUT, PATCH or DELETE names a version that is no longer current
+    (RFC 7644 §3.14); RFC 7644 defines no scimType for it."""
+
+    status = 412
 
 
 class MethodNotAllowed(ScimError):

@@ -27,7 +27,14 @@ from scim2_filter_parser.transpilers.django_q_object import Transpiler
 from qaportal.accounts.models import GroupMembership
 
 from . import selectors
-from .constants import ENTERPRISE_USER_URN, GROUP_URN, USER_URN
+from .constants import (
+    ENTERPRISE_USER_URN,
+    GROUP_URN,
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_FILTER_TERMS,
+    USER_URN,
+)
 from .errors import InvalidFilter
 
 CI, EXACT, UUID, BOOL, DATE, REF, MEMBER = "ci", "exact", "uuid", "bool", "date", "ref", "member"
@@ -233,6 +240,38 @@ class ParsedFilter:
 _SIMPLE_EQ = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s+eq\s+"([^"\\]*)"\s*', re.IGNORECASE)
 
 
+# Tokens that open a level of nesting, and those that are one comparison's operator.
+_OPENING = frozenset({"LPAREN", "LBRACKET"})
+_CLOSING = frozenset({"RPAREN", "RBRACKET"})
+_OPERATORS = frozenset({"EQ", "NE", "CO", "SW", "EW", "PR", "GT", "GE", "LT", "LE"})
+
+
+def _bounded_tokens(filter_query: str) -> list:
+    """The filter's tokens, once they are known to be within MAX_FILTER_TERMS comparisons and
+    MAX_FILTER_DEPTH levels of nesting: the parser and the transpiler recurse once per level
+    and per `and`/`or`, so a filter 600 levels deep or of 400 `or` terms never reaches them.
+    The lexer itself is a loop over regular expressions (linear in the text).
+    """
+    tokens = []
+    depth = terms = 0
+    for token in SCIMLexer().tokenize(filter_query):
+        if token.type in _OPENING:
+            depth += 1
+            if depth > MAX_FILTER_DEPTH:
+                raise InvalidFilter(
+                    f"A filter can nest at most {MAX_FILTER_DEPTH} levels of parentheses "
+                    "and brackets."
+                )
+        elif token.type in _CLOSING:
+            depth -= 1
+        elif token.type in _OPERATORS:
+            terms += 1
+            if terms > MAX_FILTER_TERMS:
+                raise InvalidFilter(f"A filter can hold at most {MAX_FILTER_TERMS} comparisons.")
+        tokens.append(token)
+    return tokens
+
+
 class FilterQuery:
     """Parse a filter into a Q of the company's users or teams (the caller scopes the company)."""
 
@@ -246,13 +285,18 @@ class FilterQuery:
         """The Q of a filter; raises InvalidFilter (400 invalidFilter) for anything else."""
         if "\x00" in filter_query:
             raise InvalidFilter("NUL characters are not allowed in a filter.")
+        if len(filter_query) > MAX_FILTER_LENGTH:
+            raise InvalidFilter(f"A filter can be at most {MAX_FILTER_LENGTH} characters long.")
         simple = cls._simple_eq(filter_query)
         if simple is not None:
             return simple
         try:
-            tree = SCIMParser().parse(SCIMLexer().tokenize(filter_query))
+            tokens = _bounded_tokens(filter_query)
+            tree = SCIMParser().parse(iter(tokens))
         except (SCIMParserError, ValueError, IndexError, AttributeError) as exc:
             raise InvalidFilter(f"Invalid filter: {exc}") from None
+        except RecursionError:  # not reached within the limits; never a 500 if it were
+            raise InvalidFilter("The filter is nested too deeply.") from None
         if tree is None:
             raise InvalidFilter("Empty filter.")
         transpiler = _QTranspiler(cls.fields)
@@ -262,6 +306,8 @@ class FilterQuery:
         # namespace it cannot pass on) with NotImplementedError: a 400, not a 500.
         except NotImplementedError as exc:
             raise InvalidFilter(f"Unsupported filter: {exc}") from None
+        except RecursionError:
+            raise InvalidFilter("The filter is nested too deeply.") from None
         if not isinstance(condition, Q):
             raise InvalidFilter("Unsupported filter.")
         return ParsedFilter(

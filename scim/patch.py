@@ -6,13 +6,21 @@ filtered paths (`emails[type eq "work"].value`, `members[value eq "…"]`); attr
 any case. Booleans and the manager are coerced by the adapters, which know the attributes.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import ENTERPRISE_USER_URN, GROUP_URN, PATCH_OP_URN, USER_URN
-from .errors import InvalidPath, InvalidSyntax, NoTarget
+from .constants import (
+    ENTERPRISE_USER_URN,
+    GROUP_URN,
+    MAX_BODY_ATTRIBUTES,
+    MAX_PATCH_OPERATIONS,
+    PATCH_OP_URN,
+    USER_URN,
+)
+from .errors import InvalidPath, InvalidSyntax, NoTarget, TooMany
 
 KNOWN_URNS = (ENTERPRISE_USER_URN.lower(), USER_URN.lower(), GROUP_URN.lower())
 _ATTR = r"[A-Za-z$][\w$-]*"
@@ -65,6 +73,12 @@ def parse_path(raw: str) -> Path:
     """Parse `[urn:]attr[filter][.sub]`; raises InvalidPath for anything else."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPath("The path must be a non-empty string.")
+    return _parse_path(raw)
+
+
+# Clients send the same few paths and attribute keys on every request; a Path is immutable.
+@functools.lru_cache(maxsize=1024)
+def _parse_path(raw: str) -> Path:
     text = raw.strip()
     urn = None
     if text.lower().startswith("urn:"):
@@ -120,12 +134,14 @@ def expand_value_object(op: str, value: dict) -> list[Operation]:
     Keys are paths: `name.givenName`, `urn:…:enterprise:2.0:User:employeeNumber`; an extension
     URN key holding an object stands for each of its members.
     """
+    _limit_attributes(len(value))
     operations = []
     for key, member in value.items():
         path = parse_path(key)
         if path.attribute == "" and path.urn:
             if not isinstance(member, dict):
                 raise InvalidSyntax(f"'{key}' must hold an object.")
+            _limit_attributes(len(operations) + len(member))
             operations += [
                 Operation(op, parse_path(f"{path.urn}:{name}"), inner)
                 for name, inner in member.items()
@@ -154,6 +170,7 @@ def normalize_patch(body: Any) -> list[Operation]:
         raise InvalidSyntax("A PATCH body needs a non-empty Operations array.")
     operations: list[Operation] = []
     for raw in raw_operations:
+        _limit_operations(len(operations) + 1)  # expanded value objects count one per key
         if not isinstance(raw, dict):
             raise InvalidSyntax("Each operation must be a JSON object.")
         op = str(_get(raw, "op") or "").lower()
@@ -177,7 +194,25 @@ def normalize_patch(body: Any) -> list[Operation]:
             operations += expand_value_object(op, {path.urn: value})
             continue
         operations.append(Operation(op, path, value))
+    _limit_operations(len(operations))
     return operations
+
+
+def _limit_attributes(count: int) -> None:
+    # Checked before each key is parsed as a path: a 2 MB body of short unknown keys is
+    # about 150,000 of them.
+    if count > MAX_BODY_ATTRIBUTES:
+        raise TooMany(
+            f"A resource or value object can hold at most {MAX_BODY_ATTRIBUTES} attributes."
+        )
+
+
+def _limit_operations(count: int) -> None:
+    if count > MAX_PATCH_OPERATIONS:
+        raise TooMany(
+            f"A PATCH can hold at most {MAX_PATCH_OPERATIONS} operations; "
+            "send the rest in another PATCH."
+        )
 
 
 def coerce_boolean(value: Any) -> bool | None:

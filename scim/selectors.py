@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from django.db.models import (
     Aggregate,
     BigIntegerField,
+    Count,
     F,
+    IntegerField,
     JSONField,
     OuterRef,
     Q,
@@ -19,7 +21,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import JSONObject, Lower
+from django.db.models.functions import Coalesce, JSONObject, Lower
 from django.db.models.lookups import Exact
 
 from qaportal.accounts.models import Group, GroupMembership, User
@@ -301,3 +303,48 @@ def page(
     if len(rows) < count and (rows or start == 1):
         return rows, start - 1 + len(rows)
     return rows, total()
+
+
+def _member_count() -> Coalesce:
+    return Coalesce(
+        Subquery(
+            GroupMembership.objects.filter(group_id=OuterRef("pk"))
+            .order_by()
+            .values("group_id")
+            .annotate(total=Count("*"))
+            .values("total"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def group_page_with_members(
+    *,
+    company_id: int,
+    condition: Q | None,
+    start: int,
+    count: int,
+    member_budget: int,
+) -> tuple[list[Group], int]:
+    """A page of teams with their members, and the number of matches: the leading teams of the
+    page whose members add up to at most `member_budget` (always at least one team).
+
+    Two queries: the page with each team's member count (no member is read), then the teams
+    kept, with their members. The total is the whole page's, so a client that pages on from
+    `itemsPerPage` still sees every team.
+    """
+    counted = group_queryset(company_id=company_id, with_members=False).annotate(
+        member_count=_member_count()
+    )
+    rows, total = page(counted, condition=condition, start=start, count=count)
+    kept, members = [], 0
+    for row in rows:
+        members += row.member_count
+        if kept and members > member_budget:
+            break
+        kept.append(row.pk)
+    if not kept:
+        return [], total
+    with_members = group_queryset(company_id=company_id).filter(pk__in=kept).order_by("id")
+    return list(with_members), total

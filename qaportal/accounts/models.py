@@ -24,6 +24,31 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 
+class LastModifiedField(models.DateTimeField):
+    """`updated_at`: set on every save like auto_now, except that a new row gets exactly its
+    `created_at`, so SCIM's meta.created equals meta.lastModified until the first change.
+
+    It is the column a user's optimistic concurrency compares and what meta.version is built
+    from. The database column is a plain timestamp: deconstruct() names DateTimeField, so no
+    migration is needed for this Python-side behaviour.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["auto_now"] = True
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance, add):
+        created_at = getattr(model_instance, "created_at", None)
+        if add and created_at is not None:
+            setattr(model_instance, self.attname, created_at)
+            return created_at
+        return super().pre_save(model_instance, add)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs
+
+
 class Company(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
@@ -82,7 +107,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # (accounts/middleware.py) costs no device query.
     has_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = LastModifiedField()
 
     # --- SCIM attributes, stored as Microsoft Entra ID sent them ---
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -164,7 +189,7 @@ class Group(models.Model):
     display_name = models.CharField(max_length=256)
     external_id = models.CharField(max_length=256, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = LastModifiedField()
     members = models.ManyToManyField(User, through="GroupMembership", related_name="teams")
 
     class Meta:

@@ -143,6 +143,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# The longest one SQL statement of a web request may run, in milliseconds (0: no limit). The
+# web entry points (qaportal/wsgi.py, asgi.py) default it to 5,000, so no SCIM or portal request
+# holds a connection longer; Celery and management commands (migrate) keep no limit unless set.
+# A connection option: PostgreSQL applies it when the connection opens, so it costs no round trip
+# per request. A statement over it is cancelled and the SCIM request answered 503.
+QA_DB_STATEMENT_TIMEOUT_MS = env.int("QA_DB_STATEMENT_TIMEOUT_MS", default=0)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and QA_DB_STATEMENT_TIMEOUT_MS:
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = (
+        f"{_db_options.get('options', '')} -c statement_timeout={QA_DB_STATEMENT_TIMEOUT_MS}"
+    ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

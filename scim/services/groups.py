@@ -34,6 +34,7 @@ from .. import selectors
 from ..activity import RequestActivity
 from ..adapters import GROUP_ATTRIBUTE_NAMES, GroupChanges
 from ..errors import NotFound
+from ..versions import require_version, version_of
 from .references import members_get, members_require, referenced_users_may_vanish
 
 Op = ProvisioningEvent.Operation
@@ -41,12 +42,14 @@ Op = ProvisioningEvent.Operation
 _MEMBER_VANISHED = "A member was deleted while the group was being changed; nothing changed."
 
 
-def _locked_group(*, company_id: int, scim_id: str) -> Group:
+def _locked_group(*, company_id: int, scim_id: str, if_match: str | None) -> Group:
+    """The team, locked; 412 when `if_match` does not name its version (RFC 7644 §3.14)."""
     group = selectors.group_get(
         company_id=company_id, scim_id=scim_id, with_members=False, for_update=True
     )
     if group is None:
         raise NotFound(f"Group {scim_id} not found.")
+    require_version(if_match, version_of(group.updated_at))
     return group
 
 
@@ -106,16 +109,31 @@ def _created(group: Group, changes: GroupChanges, *, members: list) -> ChangeRec
 
 
 def group_replace(
-    *, company_id: int, scim_id: str, changes: GroupChanges, activity: RequestActivity
+    *,
+    company_id: int,
+    scim_id: str,
+    changes: GroupChanges,
+    activity: RequestActivity,
+    if_match: str | None = None,
 ) -> ChangeRecord:
     """Replace a team's displayName, externalId and whole member list with a PUT body."""
     return _group_change(
-        company_id=company_id, scim_id=scim_id, changes=changes, activity=activity, put=True
+        company_id=company_id,
+        scim_id=scim_id,
+        changes=changes,
+        activity=activity,
+        put=True,
+        if_match=if_match,
     )
 
 
 def group_patch(
-    *, company_id: int, scim_id: str, changes: GroupChanges, activity: RequestActivity
+    *,
+    company_id: int,
+    scim_id: str,
+    changes: GroupChanges,
+    activity: RequestActivity,
+    if_match: str | None = None,
 ) -> ChangeRecord:
     """Apply the net effect of PATCH operations (adapters.group_changes_from_patch).
 
@@ -124,18 +142,25 @@ def group_patch(
     and nothing changes.
     """
     return _group_change(
-        company_id=company_id, scim_id=scim_id, changes=changes, activity=activity, put=False
+        company_id=company_id,
+        scim_id=scim_id,
+        changes=changes,
+        activity=activity,
+        put=False,
+        if_match=if_match,
     )
 
 
-def group_delete(*, company_id: int, scim_id: str, activity: RequestActivity) -> ChangeRecord:
+def group_delete(
+    *, company_id: int, scim_id: str, activity: RequestActivity, if_match: str | None = None
+) -> ChangeRecord:
     """Delete a team; its members stay users of the company.
 
     Locked first, so a concurrent PATCH's new memberships are committed (and then collected)
     or not yet written: none is left pointing at a deleted team.
     """
     with activity.change_recording(), transaction.atomic():
-        group = _locked_group(company_id=company_id, scim_id=scim_id)
+        group = _locked_group(company_id=company_id, scim_id=scim_id, if_match=if_match)
         activity.about(resource_name=group.display_name)
         team_delete(group=group)
         change = ChangeRecord(operation=Op.DELETE_GROUP, resource=group)
@@ -144,14 +169,20 @@ def group_delete(*, company_id: int, scim_id: str, activity: RequestActivity) ->
 
 
 def _group_change(
-    *, company_id: int, scim_id: str, changes: GroupChanges, activity: RequestActivity, put: bool
+    *,
+    company_id: int,
+    scim_id: str,
+    changes: GroupChanges,
+    activity: RequestActivity,
+    put: bool,
+    if_match: str | None,
 ) -> ChangeRecord:
     with (
         activity.change_recording(),
         referenced_users_may_vanish(_MEMBER_VANISHED),
         transaction.atomic(),
     ):
-        group = _locked_group(company_id=company_id, scim_id=scim_id)
+        group = _locked_group(company_id=company_id, scim_id=scim_id, if_match=if_match)
         activity.about(resource_name=group.display_name)
         before = {field: getattr(group, field) for field in changes.fields}
         resolved = members_get(company_id=company_id, ids=[*changes.add, *changes.remove])

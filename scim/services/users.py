@@ -37,6 +37,7 @@ from ..adapters import USER_ATTRIBUTE_NAMES, ScimUser
 from ..errors import InvalidValue, NotFound
 from ..paging import user_page_anchors_forget
 from ..patch import Operation
+from ..versions import require_version, version_of
 from .references import manager_get, referenced_users_may_vanish
 
 Op = ProvisioningEvent.Operation
@@ -77,12 +78,18 @@ def user_create(
 
 
 def user_replace(
-    *, company_id: int, scim_id: str, body: dict[str, Any], activity: RequestActivity
+    *,
+    company_id: int,
+    scim_id: str,
+    body: dict[str, Any],
+    activity: RequestActivity,
+    if_match: str | None = None,
 ) -> ChangeRecord:
     """Replace a learner's attributes with a PUT body (RFC 7644 §3.5.1).
 
     Attributes left out are cleared, except `active`: a PUT without it keeps the account's
     state (it never reactivates). An unknown manager is left unset and listed as skipped.
+    With `if_match`, 412 unless it names the version the PUT applies to (RFC 7644 §3.14).
     """
     keeps_state = not any(str(key).lower() == "active" for key in body)
 
@@ -99,6 +106,7 @@ def user_replace(
         operation=Op.REPLACE_USER,
         new_profile=replaced,
         strict=False,
+        if_match=if_match,
     )
 
 
@@ -109,6 +117,7 @@ def user_patch(
     operations: list[Operation],
     activity: RequestActivity,
     with_groups: bool = True,
+    if_match: str | None = None,
 ) -> ChangeRecord:
     """Apply normalised PATCH operations (scim.patch.normalize_patch) to a learner, atomically.
 
@@ -133,14 +142,18 @@ def user_patch(
         strict=True,
         manager_id=ScimUser.requested_manager(operations),
         with_groups=with_groups,
+        if_match=if_match,
     )
 
 
-def user_delete(*, company_id: int, scim_id: str, activity: RequestActivity) -> ChangeRecord:
+def user_delete(
+    *, company_id: int, scim_id: str, activity: RequestActivity, if_match: str | None = None
+) -> ChangeRecord:
     """Delete a learner for good (Entra's hard delete); the userName is free again after.
 
     The user's row is locked first, so a concurrent team PATCH adding them either commits
     before the deletion collects the memberships or fails its foreign key check after it.
+    With `if_match`, 412 unless it names the locked row's version.
     """
     with activity.change_recording(), transaction.atomic():
         user = selectors.user_get(
@@ -149,6 +162,7 @@ def user_delete(*, company_id: int, scim_id: str, activity: RequestActivity) -> 
         if user is None:
             raise NotFound(f"User {scim_id} not found.")
         activity.about(resource_name=user.user_name or "")
+        require_version(if_match, version_of(user.updated_at))
         account_delete(user=user)
         # The users after this one move up a position: remembered page starts are wrong now.
         user_page_anchors_forget(company_id=company_id)
@@ -167,12 +181,14 @@ def _write(
     strict: bool,
     manager_id: str | None = None,
     with_groups: bool = True,
+    if_match: str | None = None,
 ) -> ChangeRecord:
     """Read the user, compute its new profile and write the difference, then record it.
 
     First without a transaction, writing only if the row is unchanged since the read; when a
     concurrent request changed it meanwhile, once more with the row locked in a transaction
     (which then holds the activity row too). The operations are applied twice at most.
+    `if_match` is checked against each read, so a change in between is a 412, not a retry.
     """
 
     def attempt(*, locked: bool) -> ChangeRecord:
@@ -191,6 +207,7 @@ def _write(
             if user is None:
                 raise NotFound(f"User {scim_id} not found.")
             activity.about(resource_name=user.user_name or "")
+            require_version(if_match, version_of(user.updated_at))
             before = ScimUser(user).current_profile()
             change = _update(
                 user,

@@ -6,7 +6,7 @@ from qaportal.accounts.models import Group
 
 from .. import selectors
 from ..adapters import ScimGroup, group_changes_from_patch, group_changes_from_resource
-from ..constants import GROUP_URN
+from ..constants import GROUP_URN, MAX_MEMBERS_PER_LIST_PAGE
 from ..errors import NotFound
 from ..filters import GroupFilterQuery
 from ..http import ScimView
@@ -28,8 +28,13 @@ class GroupsView(ScimView):
     def _respond_with(
         self, group: Group, projection: Projection | None = None, *, status: int = 200
     ) -> HttpResponse:
-        location = ScimGroup(group, request=self.request).location
-        return self.respond(self._render(group, projection), status=status, location=location)
+        adapter = ScimGroup(group, request=self.request)
+        return self.respond(
+            self._render(group, projection),
+            status=status,
+            location=adapter.location,
+            version=adapter.version,
+        )
 
     def _group(self, scim_id: str, *, with_members: bool) -> Group:
         group = selectors.group_get(
@@ -45,7 +50,8 @@ class GroupsView(ScimView):
         if uuid:
             group = self._group(uuid, with_members=with_members)
             self.activity.about(resource_name=group.display_name)
-            return self._respond_with(group, projection)
+            unchanged = self.not_modified(ScimGroup(group).version)
+            return unchanged or self._respond_with(group, projection)
         company_id = self.company_id
         return self.list_page(
             filter_query=GroupFilterQuery,
@@ -53,11 +59,22 @@ class GroupsView(ScimView):
             by_unique=lambda field, value: selectors.group_by_unique(
                 company_id=company_id, field=field, value=value, with_members=with_members
             ),
-            page=lambda condition, start, count: selectors.page(
-                selectors.group_queryset(company_id=company_id, with_members=with_members),
-                condition=condition,
-                start=start,
-                count=count,
+            page=lambda condition, start, count: (
+                # A page renders at most MAX_MEMBERS_PER_LIST_PAGE members (fewer groups then).
+                selectors.group_page_with_members(
+                    company_id=company_id,
+                    condition=condition,
+                    start=start,
+                    count=count,
+                    member_budget=MAX_MEMBERS_PER_LIST_PAGE,
+                )
+                if with_members
+                else selectors.page(
+                    selectors.group_queryset(company_id=company_id, with_members=False),
+                    condition=condition,
+                    start=start,
+                    count=count,
+                )
             ),
             render=lambda group: self._render(group, projection),
         )
@@ -72,7 +89,11 @@ class GroupsView(ScimView):
         self.require_target(item=True)
         changes = group_changes_from_resource(self.read_json())
         group_replace(
-            company_id=self.company_id, scim_id=uuid or "", changes=changes, activity=self.activity
+            company_id=self.company_id,
+            scim_id=uuid or "",
+            changes=changes,
+            activity=self.activity,
+            if_match=self.if_match,
         )
         return self._respond_with(self._group(uuid or "", with_members=True))
 
@@ -83,15 +104,27 @@ class GroupsView(ScimView):
         # Entra expects 204 without the member list (docs/entra-behaviour.md); a client that
         # asks for attributes gets the resource.
         self.activity.success_status = 204 if projection.is_default else 200
-        group_patch(
-            company_id=self.company_id, scim_id=uuid or "", changes=changes, activity=self.activity
+        change = group_patch(
+            company_id=self.company_id,
+            scim_id=uuid or "",
+            changes=changes,
+            activity=self.activity,
+            if_match=self.if_match,
         )
         if projection.is_default:
-            return HttpResponse(status=204)
-        group = self._group(uuid or "", with_members=projection.wants("members"))
-        return self.respond(self._render(group, projection))
+            response = HttpResponse(status=204)
+            response["ETag"] = ScimGroup(change.resource).version
+            return response
+        return self._respond_with(
+            self._group(uuid or "", with_members=projection.wants("members")), projection
+        )
 
     def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         self.require_target(item=True)
-        group_delete(company_id=self.company_id, scim_id=uuid or "", activity=self.activity)
+        group_delete(
+            company_id=self.company_id,
+            scim_id=uuid or "",
+            activity=self.activity,
+            if_match=self.if_match,
+        )
         return HttpResponse(status=204)

@@ -26,8 +26,13 @@ class UsersView(ScimView):
     def _respond_with(
         self, user: User, projection: Projection | None = None, *, status: int = 200
     ) -> HttpResponse:
-        location = ScimUser(user, request=self.request).location
-        return self.respond(self._render(user, projection), status=status, location=location)
+        adapter = ScimUser(user, request=self.request)
+        return self.respond(
+            self._render(user, projection),
+            status=status,
+            location=adapter.location,
+            version=adapter.version,
+        )
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         projection = Projection.from_request(request)
@@ -39,7 +44,8 @@ class UsersView(ScimView):
             if user is None:
                 raise NotFound(f"User {uuid} not found.")
             self.activity.about(resource_name=user.user_name or "")
-            return self._respond_with(user, projection)
+            unchanged = self.not_modified(ScimUser(user).version)
+            return unchanged or self._respond_with(user, projection)
         company_id = self.company_id
         return self.list_page(
             filter_query=UserFilterQuery,
@@ -73,6 +79,7 @@ class UsersView(ScimView):
             scim_id=uuid or "",
             body=self.read_json(),
             activity=self.activity,
+            if_match=self.if_match,
         )
         return self._respond_with(change.resource)
 
@@ -86,10 +93,16 @@ class UsersView(ScimView):
             operations=operations,
             activity=self.activity,
             with_groups=projection.wants("groups"),
+            if_match=self.if_match,
         )
         return self._respond_with(change.resource, projection)
 
     def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         self.require_target(item=True)
-        user_delete(company_id=self.company_id, scim_id=uuid or "", activity=self.activity)
+        user_delete(
+            company_id=self.company_id,
+            scim_id=uuid or "",
+            activity=self.activity,
+            if_match=self.if_match,
+        )
         return HttpResponse(status=204)

@@ -73,3 +73,8 @@ def error_body(status, detail=None, scim_type=None):
     if detail is not None:
         body["detail"] = detail
     return body
+
+
+def weak_version(moment) -> str:
+    """The meta.version / ETag a resource last changed at `moment` has: W/"<µs since 1970, hex>"."""
+    return f'W/"{round(moment.timestamp() * 1_000_000):x}"'

@@ -23,7 +23,7 @@ def test_service_provider_config_tells_the_truth(scim_client):
         "filter": {"supported": True, "maxResults": 100},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
-        "etag": {"supported": False},
+        "etag": {"supported": True},
         "authenticationSchemes": [AUTH_SCHEME],
         "meta": {
             "resourceType": "ServiceProviderConfig",

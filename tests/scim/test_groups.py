@@ -5,7 +5,7 @@ from django.db import connection
 
 from qaportal.accounts.models import Group, User
 from tests.factories import LearnerFactory, TeamFactory
-from tests.scim.conftest import BASE, GROUP, error_body
+from tests.scim.conftest import BASE, GROUP, error_body, weak_version
 
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
@@ -57,10 +57,12 @@ def test_entra_group_create_sequence(scim_client, people):
         "meta": {
             "resourceType": "Group",
             "created": team.created_at.isoformat().replace("+00:00", "Z"),
-            "lastModified": team.updated_at.isoformat().replace("+00:00", "Z"),
+            "lastModified": team.created_at.isoformat().replace("+00:00", "Z"),
             "location": location,
+            "version": weak_version(team.updated_at),
         },
     }
+    assert response["ETag"] == response.json()["meta"]["version"]
     response = scim_client.patch_ops(
         f"{BASE}/Groups/{team.scim_id}",
         {"op": "Add", "path": "members", "value": [member(people[0])]},

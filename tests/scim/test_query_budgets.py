@@ -1,8 +1,10 @@
 """SCIM query budgets, auth and the activity-log write included, at thousands of rows.
 
 The tests run with real transactions (`transaction=True`), so the counts are what production
-runs: no test-only savepoints. Each test warms the key first: `last_used_at` is written at most
-once a minute per key (one extra UPDATE on the first request of that minute), measured apart.
+runs: no test-only savepoints. Each test warms the key first: a process trusts a key it read for
+QA_KEY_CACHE_SECONDS (Entra sends a cycle's requests back to back, so most find it there), and
+`last_used_at` is written at most once a minute per key; a cold key (one SELECT) and the first
+request of a minute (one UPDATE) are measured apart.
 """
 
 import re
@@ -41,6 +43,12 @@ def many_learners(company):
     return list(User.objects.filter(company=company, role=User.Role.LEARNER).order_by("id"))
 
 
+@pytest.fixture(autouse=True)
+def _keys_stay_trusted_while_measured(settings):
+    """A warm key stays warm however long the fixtures take to load their thousands of rows."""
+    settings.QA_KEY_CACHE_SECONDS = 60
+
+
 @pytest.fixture
 def warm_client(scim_client):
     assert scim_client.get(f"{BASE}/ServiceProviderConfig").status_code == 200
@@ -57,10 +65,10 @@ def teams_of(many_learners, company):
     return teams
 
 
-def test_filter_lookup_by_user_name_costs_three_queries(
-    warm_client, many_learners, teams_of, django_assert_max_num_queries
+def test_filter_lookup_by_user_name_costs_two_queries(
+    many_learners, teams_of, warm_client, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3) as captured:
+    with django_assert_max_num_queries(2) as captured:
         response = warm_client.get(f"{BASE}/Users?filter=userName+eq+%22USER42@contoso.com%22")
     assert response.json()["totalResults"] == 1
     assert len(response.json()["Resources"][0]["groups"]) == 2
@@ -71,7 +79,7 @@ def test_filter_lookup_by_user_name_costs_three_queries(
     assert not any("COUNT(" in q["sql"] for q in captured.captured_queries)
 
 
-def test_the_match_lookup_stays_inside_the_company(warm_client, many_learners, other_company):
+def test_the_match_lookup_stays_inside_the_company(many_learners, other_company, warm_client):
     User.objects.create(
         company=other_company, role=User.Role.LEARNER, user_name="only@fabrikam.com", password="!"
     )
@@ -87,42 +95,42 @@ def test_the_match_lookup_stays_inside_the_company(warm_client, many_learners, o
         'userName eq "nobody@contoso.com"',
     ],
 )
-def test_every_entra_matching_filter_costs_three_queries(
-    warm_client, many_learners, query, django_assert_max_num_queries
+def test_every_entra_matching_filter_costs_two_queries(
+    many_learners, query, warm_client, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = warm_client.get(f"{BASE}/Users", {"filter": query})
     assert response.status_code == 200
 
 
-def test_group_probe_costs_three_queries(warm_client, teams_of, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+def test_group_probe_costs_two_queries(teams_of, warm_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
         response = warm_client.get(
             f"{BASE}/Groups?excludedAttributes=members&filter=displayName+eq+%22team+1%22"
         )
     assert response.json()["totalResults"] == 1
 
 
-def test_get_user_by_id_costs_three_queries(
-    warm_client, many_learners, teams_of, django_assert_max_num_queries
+def test_get_user_by_id_costs_two_queries(
+    many_learners, teams_of, warm_client, django_assert_max_num_queries
 ):
     user = many_learners[7]
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = warm_client.get(f"{BASE}/Users/{user.scim_id}")
     assert response.status_code == 200
 
 
-def test_get_group_with_thousands_of_members_costs_three_queries(
-    warm_client, teams_of, django_assert_max_num_queries
+def test_get_group_with_thousands_of_members_costs_two_queries(
+    teams_of, warm_client, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = warm_client.get(f"{BASE}/Groups/{teams_of[0].scim_id}")
     assert len(response.json()["members"]) == POPULATION
 
 
-def test_post_user_costs_three_queries(warm_client, many_learners, django_assert_max_num_queries):
+def test_post_user_costs_one_query(many_learners, warm_client, django_assert_max_num_queries):
     body = {"schemas": [], "userName": "new@contoso.com", "active": True}
-    with django_assert_max_num_queries(4) as captured:
+    with django_assert_max_num_queries(1) as captured:
         response = warm_client.post_json(f"{BASE}/Users", body)
     assert response.status_code == 201
     # One statement writes the user (scim_id included) and the activity-log row: one round
@@ -134,7 +142,7 @@ def test_post_user_costs_three_queries(warm_client, many_learners, django_assert
 
 
 def test_patch_with_many_operations_is_one_update(
-    warm_client, many_learners, django_assert_max_num_queries
+    many_learners, warm_client, django_assert_max_num_queries
 ):
     user, manager = many_learners[5], many_learners[6]
     operations = [
@@ -149,7 +157,7 @@ def test_patch_with_many_operations_is_one_update(
             "value": {"title": "Boss", f"{ENTERPRISE}:department": "Sales", "nickName": "B"},
         },
     ]
-    with django_assert_max_num_queries(5) as captured:
+    with django_assert_max_num_queries(2) as captured:
         response = warm_client.patch_ops(f"{BASE}/Users/{user.scim_id}", *operations)
     assert response.status_code == 200
     # One UPDATE of the user, in the statement that writes the activity-log row too.
@@ -158,10 +166,10 @@ def test_patch_with_many_operations_is_one_update(
     assert 'INSERT INTO "integrations_provisioningevent"' in write
 
 
-def test_list_page_of_a_hundred_costs_four_queries(
-    warm_client, many_learners, teams_of, django_assert_max_num_queries
+def test_list_page_of_a_hundred_costs_three_queries(
+    many_learners, teams_of, warm_client, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(4) as captured:
+    with django_assert_max_num_queries(3) as captured:
         response = warm_client.get(f"{BASE}/Users?startIndex=1001&count=100")
     body = response.json()
     assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (
@@ -191,7 +199,7 @@ def test_list_page_of_a_hundred_costs_four_queries(
     "PostgreSQL's (production and CI)",
 )
 def test_group_patch_adding_five_thousand_members_is_bounded(
-    warm_client, company, django_assert_max_num_queries
+    company, warm_client, django_assert_max_num_queries
 ):
     now = timezone.now()
     users = User.objects.bulk_create(
@@ -208,7 +216,7 @@ def test_group_patch_adding_five_thousand_members_is_bounded(
     team = Group.objects.create(company=company, display_name="Everyone")
     members = [{"$ref": None, "value": str(user.scim_id)} for user in users]
     started = time.monotonic()
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = warm_client.patch_ops(
             f"{BASE}/Groups/{team.scim_id}", {"op": "Add", "path": "members", "value": members}
         )
@@ -217,7 +225,7 @@ def test_group_patch_adding_five_thousand_members_is_bounded(
     assert response.status_code == 204
     assert team.memberships.count() == 5000
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = warm_client.patch_ops(
             f"{BASE}/Groups/{team.scim_id}", {"op": "Remove", "path": "members", "value": members}
         )
@@ -275,7 +283,7 @@ def test_patch_setting_the_manager_stays_in_budget_even_with_a_cold_key(
     scim_client, many_learners, django_assert_max_num_queries
 ):
     user, manager = many_learners[5], many_learners[6]
-    with django_assert_max_num_queries(5) as captured:
+    with django_assert_max_num_queries(4) as captured:
         response = scim_client.patch_ops(
             f"{BASE}/Users/{user.scim_id}",
             {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": str(manager.scim_id)},

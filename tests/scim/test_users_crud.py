@@ -5,7 +5,7 @@ from django.db import connection
 
 from qaportal.accounts.models import User
 from tests.factories import LearnerFactory
-from tests.scim.conftest import BASE, ENTERPRISE, USER, error_body
+from tests.scim.conftest import BASE, ENTERPRISE, USER, error_body, weak_version
 
 # docs/entra-behaviour.md, Users, the documented POST body.
 ENTRA_POST = {
@@ -51,10 +51,12 @@ def test_entra_match_then_create(scim_client):
         "meta": {
             "resourceType": "User",
             "created": user.created_at.isoformat().replace("+00:00", "Z"),
-            "lastModified": user.updated_at.isoformat().replace("+00:00", "Z"),
+            "lastModified": user.created_at.isoformat().replace("+00:00", "Z"),
             "location": location,
+            "version": weak_version(user.updated_at),
         },
     }
+    assert response["ETag"] == response.json()["meta"]["version"]
     assert (user.company.slug, user.role, user.work_email) == (
         "contoso",
         "learner",
