@@ -251,13 +251,13 @@ class ProvisioningEvent(models.Model):
                 name="integrations_prov_resource",
             ),
             # The activity search: any part of a userName or displayName, any case (icontains
-            # compares UPPER(resource_name)); PostgreSQL only (integrations.0008).
+            # compares UPPER(resource_name)); PostgreSQL only (integrations.0009).
             GinIndex(
                 OpClass(Upper("resource_name"), name="gin_trgm_ops"),
                 name="integrations_prov_name_trgm",
             ),
             # ... and the team membership changes that name them (changes @> {...ids: [id]}),
-            # PostgreSQL only (integrations.0008); SQLite matches the JSON text instead.
+            # PostgreSQL only (integrations.0009); SQLite matches the JSON text instead.
             GinIndex(
                 fields=["changes"],
                 opclasses=["jsonb_path_ops"],

@@ -60,7 +60,7 @@ def provisioning_event_list(
     and is never shown. The equality filters and the date range are served, with the order,
     by an index of (company, <column>, created_at, id); the search matches any part of
     `resource_name` (the userName or displayName a request was about) in any case, through a
-    trigram index of UPPER(resource_name) on PostgreSQL (integrations.0008).
+    trigram index of UPPER(resource_name) on PostgreSQL (integrations.0009).
     """
     filters = filters or ActivityFilter()
     events = ProvisioningEvent.objects.filter(company=company)

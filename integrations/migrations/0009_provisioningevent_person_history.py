@@ -21,7 +21,7 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0007_export_job"),
+        ("integrations", "0008_provisioningevent_log_references"),
         # pg_trgm, created (and dropped on the way back) by accounts.0006.
         ("accounts", "0006_user_people_search_trigram"),
     ]
