@@ -450,7 +450,7 @@ class ProvisioningEventListApi(CompanyAdminApi):
             # DRF refuses NUL characters (PostgreSQL cannot store or compare them); the
             # pattern says so in the schema.
             validators=[RegexValidator(r"^[^\x00]+$", message="Null characters are not allowed.")],
-            help_text="A whole userName or group displayName, in any case.",
+            help_text="Any part of a userName or group displayName, in any case.",
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -503,11 +503,12 @@ class ProvisioningEventListApi(CompanyAdminApi):
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
-# --- Provisioned users and groups ---------------------------------------------------------------
+# --- Provisioned people and teams ---------------------------------------------------------------
 
 
 class ProvisionedUserListApi(CompanyAdminApi):
-    """The users Microsoft Entra ID provisioned into the company, in creation order."""
+    """The people Microsoft Entra ID provisioned into the company (the portal's People), in
+    creation order. SCIM calls them users."""
 
     pagination_class = IdCursorPagination
 
@@ -539,7 +540,8 @@ class ProvisionedUserListApi(CompanyAdminApi):
 
 
 class ProvisionedGroupListApi(CompanyAdminApi):
-    """The groups (teams) Microsoft Entra ID provisioned into the company, with member counts."""
+    """The teams Microsoft Entra ID provisioned into the company (SCIM groups), with member
+    counts."""
 
     pagination_class = IdCursorPagination
 

@@ -13,8 +13,10 @@ class IntegrationsConfig(AppConfig):
         from .exports import tasks  # noqa: F401 - the export tasks, for the worker
         from .exports.activity import ACTIVITY_EXPORT_KIND
         from .exports.kinds import export_kind_register
+        from .exports.people import PEOPLE_EXPORT_KIND
 
         export_kind_register(ACTIVITY_EXPORT_KIND)
+        export_kind_register(PEOPLE_EXPORT_KIND)
 
         dashboard_section_register(
             slot="alerts",

@@ -1,12 +1,24 @@
 """Integrations of a company with an identity provider, their API keys and their logs."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from qaportal.accounts.models import Company
+
+# Operations whose change set may list team members added or removed, by SCIM id.
+MEMBER_OPERATIONS = (
+    "create_group",
+    "update_group",
+    "replace_group",
+    "add_members",
+    "remove_members",
+    "update_members",
+    "replace_members",
+)
 
 
 class Integration(models.Model):
@@ -233,6 +245,25 @@ class ProvisioningEvent(models.Model):
                 F("created_at").desc(),
                 F("id").desc(),
                 name="integrations_prov_name",
+            ),
+            # A person's History: the requests about them by their SCIM id, newest first.
+            models.Index(
+                fields=["company", "resource_id", "-created_at", "-id"],
+                name="integrations_prov_resource",
+            ),
+            # The activity search: any part of a userName or displayName, any case (icontains
+            # compares UPPER(resource_name)); PostgreSQL only (integrations.0010).
+            GinIndex(
+                OpClass(Upper("resource_name"), name="gin_trgm_ops"),
+                name="integrations_prov_name_trgm",
+            ),
+            # ... and the team membership changes that name them (changes @> {...ids: [id]}),
+            # PostgreSQL only (integrations.0010); SQLite matches the JSON text instead.
+            GinIndex(
+                fields=["changes"],
+                opclasses=["jsonb_path_ops"],
+                condition=models.Q(operation__in=MEMBER_OPERATIONS),
+                name="integrations_prov_members",
             ),
         ]
 

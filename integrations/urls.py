@@ -28,6 +28,12 @@ urlpatterns = [
         company_admin_views.AdminInvitationRevokeView.as_view(),
         name="admin_invitation_revoke",
     ),
+    path("activity/", views.ActivityRedirectView.as_view(), name="activity"),
+    path(
+        "activity/<int:event_id>/",
+        views.ProvisioningEventDetailView.as_view(),
+        name="provisioning_event_detail",
+    ),
     path("integrations/", views.IntegrationListView.as_view(), name="integration_list"),
     path(
         "integrations/<slug:provider>/",

@@ -25,7 +25,11 @@ from qaportal.accounts.mixins import (
     RecentSignInRequiredMixin,
     client_ip_address,
 )
-from qaportal.accounts.selectors import active_admin_list
+from qaportal.accounts.selectors import (
+    active_admin_list,
+    person_id_by_scim_id,
+    team_id_by_scim_id,
+)
 
 from .exceptions import ApiKeyNotRevocable
 from .exports.activity import (
@@ -43,13 +47,26 @@ from .sections import integration_sections_build
 from .selectors.activity import (
     ActivityCursor,
     ActivityFilter,
+    provisioning_event_get,
     provisioning_event_page,
 )
 from .selectors.audit import audit_trail_entries, audit_trail_list
 from .selectors.health import connection_health_get
-from .selectors.keys import api_key_list, integration_get, integration_overview_list
+from .selectors.keys import (
+    api_key_list,
+    integration_get,
+    integration_list,
+    integration_overview_list,
+)
 from .services import GeneratedApiKey, api_key_generate, api_key_revoke
-from .wording import RESOURCE_TYPES, activity_summary, event_detail_lines, joined, operation_choices
+from .wording import (
+    RESOURCE_TYPES,
+    activity_summary,
+    event_detail_lines,
+    failure_words,
+    joined,
+    operation_choices,
+)
 
 KEYS_PER_PAGE = 20
 ACTIVITY_PER_PAGE = 50
@@ -142,13 +159,25 @@ class ActivityFilterForm(forms.Form):
                 "spellcheck": "false",
             }
         ),
-        help_text="A whole userName or displayName, in any case.",
+        help_text="Any part of a username or team name, in any case.",
+    )
+    show = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[("changes", "Changes and failures"), ("all", "Everything, lookups included")],
+    )
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, default_show: str = "changes", **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["operation"].choices = [("", "All operations"), *operation_choices()]
+        self.default_show = default_show
 
     def filters(self) -> ActivityFilter:
         self.is_valid()
@@ -158,6 +187,11 @@ class ActivityFilterForm(forms.Form):
             operation=data["operation"],
             resource_type=data["resource_type"],
             search=data["q"],
+            # The page shows changes unless asked for everything (lookups are one click away);
+            # the export, like the API, everything unless asked for changes.
+            show="changes" if (data["show"] or self.default_show) == "changes" else "",
+            since=data["since"].isoformat() if data["since"] else "",
+            until=data["until"].isoformat() if data["until"] else "",
         )
 
 
@@ -186,6 +220,9 @@ def _filter_query(filters: ActivityFilter) -> str:
         ("operation", filters.operation),
         ("resource_type", filters.resource_type),
         ("q", filters.search),
+        ("show", "changes" if filters.show == "changes" else "all"),
+        ("since", filters.since),
+        ("until", filters.until),
     ):
         if value:
             query[name] = value
@@ -270,17 +307,40 @@ class IntegrationDetailView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, 
 class ApiKeyGenerateView(
     CompanyAdminRequiredMixin, RecentSignInRequiredMixin, CompanyIntegrationMixin, View
 ):
-    """Generate a key and reveal it once, in this response only.
+    """Confirm (GET, when a key works today), then generate a key and reveal it once, in this
+    response only.
 
     The plaintext never reaches a redirect, the session, the messages framework or a log, and
     the response is `no-store` so no cache or back-button keeps it. A session whose password
-    is older than QA_REAUTH_MAX_AGE confirms it first, then clicks again on this page.
+    is older than QA_REAUTH_MAX_AGE confirms it first, then comes back to the confirmation.
     """
 
     reauth_action = "generate-api-key"
 
     def reauth_next_url(self, request: HttpRequest, provider: str) -> str:
-        return reverse("integrations:integration_detail", kwargs={"provider": provider})
+        # Back into the action: the confirmation, or the page whose button generates a key.
+        return reverse("integrations:api_key_generate", kwargs={"provider": provider})
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        """With a working key: confirm, saying when the current key stops working. Without
+        one there is nothing to lose: back to the page and its button."""
+        company = request.user.company
+        now = timezone.now()
+        overview = next(
+            item
+            for item in integration_overview_list(company=company, now=now)
+            if item.integration.pk == self.integration.pk
+        )
+        if overview.current_key is None:
+            return redirect("integrations:integration_detail", provider=provider)
+        context = {
+            "integration": self.integration,
+            "overview": overview,
+            "grace_period_text": timeuntil(now + settings.QA_KEY_GRACE_PERIOD, now),
+            "stops_at": now + settings.QA_KEY_GRACE_PERIOD,
+            "settings_tab": "integrations",
+        }
+        return render(request, "integrations/api_key_generate.html", context)
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         generated = api_key_generate(
@@ -342,6 +402,23 @@ class ApiKeyRevokeView(
         return redirect(reverse("integrations:integration_detail", kwargs={"provider": provider}))
 
 
+class ActivityRedirectView(CompanyAdminRequiredMixin, View):
+    """The main navigation's Activity: the activity page of the company's integration (one
+    today, Microsoft Entra ID) with the link's filters, or the integrations list if it has
+    none."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        integration = integration_list(company=request.user.company).first()
+        if integration is None:
+            return redirect("integrations:integration_list")
+        url = reverse(
+            "integrations:provisioning_activity", kwargs={"provider": integration.provider}
+        )
+        # The filters of a link (a team's activity) go along.
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+
+
 class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """The company's SCIM requests, newest first, filtered, with Newer/Older keyset links."""
 
@@ -369,6 +446,33 @@ class ProvisioningActivityView(CompanyAdminRequiredMixin, CompanyIntegrationMixi
         return render(request, "integrations/activity.html", context)
 
 
+class ProvisioningEventDetailView(CompanyAdminRequiredMixin, View):
+    """One request of the activity log: what was asked (method, path, key, duration), what it
+    did (each attribute old → new, members added or removed) or why it failed and what to do
+    in Entra, and links to the person or team it was about."""
+
+    def get(self, request: HttpRequest, event_id: int) -> HttpResponse:
+        company = request.user.company
+        event = provisioning_event_get(company=company, event_id=event_id)
+        if event is None:
+            raise Http404("No such request in this company's log.")
+        person_id = team_id = None
+        if event.resource_id and event.resource_type == "User":
+            person_id = person_id_by_scim_id(company=company, scim_id=event.resource_id)
+        elif event.resource_id and event.resource_type == "Group":
+            team_id = team_id_by_scim_id(company=company, scim_id=event.resource_id)
+        integration = integration_list(company=company).first()
+        context = {
+            "row": ActivityRow(event=event),
+            "failure": failure_words(event),
+            "person_id": person_id,
+            "team_id": team_id,
+            "integration": integration,
+            "settings_tab": "integrations",
+        }
+        return render(request, "integrations/provisioning_event_detail.html", context)
+
+
 class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrationMixin, View):
     """The activity of the current filter as CSV.
 
@@ -379,7 +483,9 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
     """
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        params = activity_export_params(
+            ActivityFilterForm(request.GET, default_show="all").filters()
+        )
         limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
         rows = activity_export_count(company=request.user.company, params=params, limit=limit + 1)
         if rows > limit:
@@ -409,7 +515,9 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
         return response
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        params = activity_export_params(ActivityFilterForm(request.GET).filters())
+        params = activity_export_params(
+            ActivityFilterForm(request.GET, default_show="all").filters()
+        )
         return export_job_start_response(request, kind=ACTIVITY_EXPORT, params=params)
 
 

@@ -14,6 +14,7 @@ from .changes import AttributeChange, ChangeSet, MemberChanges
 from .models import ProvisioningEvent
 
 Operation = ProvisioningEvent.Operation
+Outcome = ProvisioningEvent.Outcome
 
 
 def duration_short(delta: timedelta) -> str:
@@ -242,8 +243,195 @@ def event_detail_lines(event: ProvisioningEvent) -> list[str]:
         if not lines and event.operation in _UPDATES:
             return [NO_CHANGE]
         return lines
-    return [event.detail] if event.detail else []
+    # Why it failed in our words, never the error's own text (it may quote a parser).
+    failure = failure_words(event)
+    return [failure.reason] if failure else []
 
 
 def joined(lines: Iterable[str]) -> str:
     return "; ".join(lines)
+
+
+# --- Failures in an admin's words, with what to check in Entra ----------------------------------
+
+ENTRA_PROVISIONING = "Entra admin center → Entra ID → Enterprise apps → (the QA app) → Provisioning"
+ENTRA_MATCHING = (
+    f"{ENTRA_PROVISIONING} → Mappings → Provision Microsoft Entra ID Users → (the attribute) → "
+    "Match objects using this attribute"
+)
+RESTART = f"choose Restart provisioning in {ENTRA_PROVISIONING}"
+
+
+@dataclass(frozen=True)
+class FailureWords:
+    """Why a request failed, in an admin's words, and what to do about it in Entra.
+
+    Made from the answer's status, scimType and the operation only: never from the error's
+    text, which may quote a parser or the database.
+    """
+
+    reason: str
+    remedy: str
+
+
+def failure_words(event: ProvisioningEvent) -> FailureWords | None:
+    """The one mapping of every SCIM answer of ours to admin words; None for a success."""
+    if event.outcome == Outcome.SUCCESS:
+        return None
+    if event.operation == Operation.SSO_SIGN_IN:
+        # Written by sso/ in admin words already (sso.exceptions.SignInRefused.admin_text).
+        return FailureWords(
+            reason=event.detail or "Microsoft sign-in was refused.",
+            remedy="Check that the person is assigned to the QA app in Entra (Users and groups).",
+        )
+    status, scim_type = event.status_code or 0, event.scim_type or ""
+    detail = (event.detail or "").lower()
+    is_group = event.resource_type == "Group"
+    thing = "team" if is_group else "person"
+    if event.outcome == Outcome.REJECTED_KEY or status == 401:
+        # A refused key's detail is the middleware's own sentence (revoked, or expired).
+        known = event.detail if event.outcome == Outcome.REJECTED_KEY else ""
+        return FailureWords(
+            reason=known
+            or "Microsoft Entra ID is sending a key QA no longer accepts, so no changes "
+            "arrive. Entra quarantines the app after repeated failures.",
+            remedy=f"In {ENTRA_PROVISIONING} → Admin Credentials, paste a current key as Secret "
+            "Token, choose Test Connection, then Save. If Entra quarantined the app, choose "
+            "Restart provisioning.",
+        )
+    if status == 404:
+        if event.resource_id:
+            return FailureWords(
+                reason=f"Microsoft Entra ID is updating a {thing} who no longer exists in QA.",
+                remedy=f"To make Entra match everyone again, {RESTART} (a full cycle, slow).",
+            )
+        return FailureWords(
+            reason="Microsoft Entra ID is calling an address QA does not serve.",
+            remedy=f"In {ENTRA_PROVISIONING} → Admin Credentials, fix the Tenant URL (copy it "
+            "from Settings & Integrations).",
+        )
+    if status == 409:
+        if is_group:
+            return FailureWords(
+                reason="A team with this name already exists in QA.",
+                remedy="Rename the group in Entra, or the team in QA.",
+            )
+        return FailureWords(
+            reason="Someone with this username already exists in QA.",
+            remedy="If it is the same person, make userName the matching attribute (matching "
+            f"precedence 1) in {ENTRA_MATCHING}; otherwise change the value in Entra.",
+        )
+    if status == 413:
+        return FailureWords(
+            reason="One change, usually a large group update, was larger than QA accepts.",
+            remedy="Nothing to change in Entra: tell QA support, who raise the limit.",
+        )
+    if status == 429:
+        return FailureWords(
+            reason="QA asked Microsoft Entra ID to slow down; Entra retries by itself.",
+            remedy="Nothing.",
+        )
+    if status >= 500:
+        return FailureWords(
+            reason="QA had a problem; Microsoft Entra ID retries in about 40 minutes.",
+            remedy=f"Nothing, unless Entra quarantined the app: then {RESTART}.",
+        )
+    if scim_type == "invalidFilter":
+        return FailureWords(
+            reason="Microsoft Entra ID looked people up by a field QA cannot search on.",
+            remedy=f"Set matching back to userName (people) or displayName (groups) in "
+            f"{ENTRA_MATCHING}.",
+        )
+    if scim_type == "invalidValue" and "member" in detail:
+        return FailureWords(
+            reason="Entra added someone to a group before that person existed in QA. Entra "
+            "retries this by itself; it does not cause quarantine.",
+            remedy="Assign the person to the QA app (Users and groups) and check the scoping "
+            "filters.",
+        )
+    if scim_type == "invalidValue" and "manager" in detail:
+        return FailureWords(
+            reason="This person's manager is not in QA yet.",
+            remedy="Assign the manager to the QA app in Entra (Users and groups).",
+        )
+    if scim_type in ("invalidValue", "tooMany"):
+        return FailureWords(
+            reason="A value is too long or has a form QA does not accept.",
+            remedy="Fix the value in Entra, or shorten it in the mapping, e.g. "
+            "Left([attribute], 256).",
+        )
+    if scim_type in ("invalidSyntax", "invalidPath", "noTarget", "mutability"):
+        return FailureWords(
+            reason="Microsoft Entra ID sent a change QA could not read, usually for an "
+            "attribute QA does not support.",
+            remedy=f"Remove that attribute from {ENTRA_PROVISIONING} → Mappings. The Tenant "
+            "URL should end in ?aadOptscim062020, which selects Entra's standard PATCH.",
+        )
+    return FailureWords(
+        reason=f"QA refused the request (answer {status}).",
+        remedy=f"Check the mappings in {ENTRA_PROVISIONING}; if it keeps failing, tell QA "
+        "support the change id.",
+    )
+
+
+# --- A person's History -------------------------------------------------------------------------
+
+BY_ENTRA = "by Microsoft Entra ID"
+_PERSON_DONE = {
+    Operation.CREATE_USER: f"Created {BY_ENTRA}",
+    Operation.UPDATE_USER: f"Updated {BY_ENTRA}",
+    Operation.REPLACE_USER: f"Updated {BY_ENTRA}",
+    Operation.DEACTIVATE_USER: f"Deactivated {BY_ENTRA}",
+    Operation.REACTIVATE_USER: f"Reactivated {BY_ENTRA}",
+    Operation.DELETE_USER: f"Deleted {BY_ENTRA}",
+    Operation.SSO_SIGN_IN: "Signed in with Microsoft",
+}
+_PERSON_TRIED = {
+    Operation.CREATE_USER: "Microsoft Entra ID could not create this person",
+    Operation.UPDATE_USER: "Microsoft Entra ID could not update this person",
+    Operation.REPLACE_USER: "Microsoft Entra ID could not update this person",
+    Operation.DEACTIVATE_USER: "Microsoft Entra ID could not deactivate this person",
+    Operation.REACTIVATE_USER: "Microsoft Entra ID could not reactivate this person",
+    Operation.DELETE_USER: "Microsoft Entra ID could not delete this person",
+    Operation.SSO_SIGN_IN: "Microsoft sign-in refused",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of a person's History: a title, what changed (a line each), why it failed."""
+
+    event: ProvisioningEvent
+    title: str
+    lines: list[str]
+    failure: FailureWords | None = None
+
+    @property
+    def is_failure(self) -> bool:
+        return self.failure is not None
+
+
+def person_history_entry(event: ProvisioningEvent, *, scim_id: str) -> HistoryEntry:
+    """`event` as it reads on the page of the person whose SCIM id is `scim_id`:
+    "Department: Sales → Marketing", "Added to team Sales", "Deactivated by Microsoft Entra ID".
+    """
+    failure = failure_words(event)
+    changes = ChangeSet.from_json(event.changes)
+    if failure is not None:
+        title = _PERSON_TRIED.get(event.operation) or activity_summary(event)
+        return HistoryEntry(event=event, title=title, lines=[], failure=failure)
+    members = changes.members
+    if members is not None and event.resource_type == "Group":
+        team = event.resource_name or "a team"
+        if scim_id in members.added:
+            verb = "Listed as a member of team" if members.replaced else "Added to team"
+            return HistoryEntry(event=event, title=f"{verb} {team}", lines=[])
+        return HistoryEntry(event=event, title=f"Removed from team {team}", lines=[])
+    title = _PERSON_DONE.get(event.operation) or activity_summary(event)
+    created = event.operation == Operation.CREATE_USER
+    lines = change_lines(changes, created=created)
+    if event.operation in (Operation.DEACTIVATE_USER, Operation.REACTIVATE_USER):
+        lines = [line for line in lines if not line.startswith(f"{attribute_label('active')}:")]
+    if not lines and event.operation in _UPDATES:
+        lines = [NO_CHANGE]
+    return HistoryEntry(event=event, title=title, lines=lines)

@@ -38,7 +38,7 @@ class SsoSettingsForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     is_enabled = forms.BooleanField(label="Turn on single sign-on", required=False)
-    require_sso = forms.BooleanField(label="Require single sign-on for learners", required=False)
+    require_sso = forms.BooleanField(label="Require single sign-on for people", required=False)
 
     def __init__(self, *args, connection: SsoConnection | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -63,9 +63,7 @@ class SsoSettingsForm(forms.Form):
         if not cleaned.get("client_secret") and not has_secret:
             self.add_error("client_secret", "Paste the client secret's Value from Entra.")
         if cleaned.get("require_sso") and not cleaned.get("is_enabled"):
-            self.add_error(
-                "require_sso", "Turn on single sign-on before requiring it for learners."
-            )
+            self.add_error("require_sso", "Turn on single sign-on before requiring it for people.")
         return cleaned
 
 

@@ -29,7 +29,7 @@ def _changes(before: SsoConnection | None, after: SsoConnection, new_secret: boo
     was_required = before.require_sso if before is not None else False
     if was_required != after.require_sso:
         verb = "Required" if after.require_sso else "Stopped requiring"
-        changes.append(f"{verb} single sign-on for learners")
+        changes.append(f"{verb} single sign-on for people")
     if before is None or before.tenant_id != after.tenant_id:
         changes.append(f"Directory (tenant) ID {after.tenant_id}")
     if before is None or before.client_id != after.client_id:

@@ -63,6 +63,7 @@ class _Event(NamedTuple):
 
 
 _OUTCOME_LABELS = dict(ProvisioningEvent.Outcome.choices)
+_SUCCESS = ProvisioningEvent.Outcome.SUCCESS
 
 
 def activity_export_params(filters: ActivityFilter) -> dict:
@@ -98,7 +99,8 @@ def activity_export_rows(*, company: Company, params: dict) -> Iterator[list[obj
             _OUTCOME_LABELS.get(event.outcome, event.outcome),
             event.status_code,
             event.scim_type,
-            joined(event_detail_lines(event)),
+            # A failure's error as the client was told it: support reads it in the file.
+            joined(event_detail_lines(event)) if event.outcome == _SUCCESS else event.detail,
             event.method,
             event.path,
             prefixes.get(public_id, "") if public_id else "",
@@ -126,6 +128,9 @@ def activity_page_url(params: dict) -> str:
                 ("operation", params.get("operation")),
                 ("resource_type", params.get("resource_type")),
                 ("q", params.get("search")),
+                ("show", "changes" if params.get("show") == "changes" else "all"),
+                ("since", params.get("since")),
+                ("until", params.get("until")),
             )
             if value
         }
@@ -146,5 +151,8 @@ ACTIVITY_EXPORT_KIND = ExportKind(
         "operation": "Operation",
         "resource_type": "Resource",
         "search": "Search",
+        "show": "Show",
+        "since": "From",
+        "until": "To",
     },
 )

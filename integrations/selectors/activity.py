@@ -5,27 +5,50 @@ Every function takes the company and filters on it in SQL.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 
 from qaportal.accounts.models import Company
 
-from ..models import ProvisioningEvent
+from ..models import CHANGE_OPERATIONS, NON_SCIM_OPERATIONS, ProvisioningEvent
 
 
 @dataclass(frozen=True)
 class ActivityFilter:
-    """What the activity page, its CSV export and the API filter on; blank means all."""
+    """What the activity page, its CSV export and the API filter on; blank means all.
+
+    Plain strings, so that an export job can keep a filter as JSON.
+    """
 
     outcome: str = ""  # a ProvisioningEvent.Outcome value
     operation: str = ""  # a ProvisioningEvent.Operation value
     resource_type: str = ""  # "User" or "Group"
-    search: str = ""  # a whole userName or displayName, any case
+    search: str = ""  # any part of a userName or displayName, any case
+    show: str = ""  # "changes": changes, sign-ins and failures (no successful reads); "": all
+    since: str = ""  # an ISO date: from its start (UTC)
+    until: str = ""  # an ISO date: up to its end (UTC)
 
     @property
     def is_blank(self) -> bool:
-        return not (self.outcome or self.operation or self.resource_type or self.search)
+        """No filter beyond `show` (which the page always sets)."""
+        return not (
+            self.outcome
+            or self.operation
+            or self.resource_type
+            or self.search
+            or self.since
+            or self.until
+        )
+
+
+def _day_start(value: str, *, days_later: int = 0) -> datetime | None:
+    """The start (UTC) of the ISO date `value`, `days_later` days on; None if not a date."""
+    try:
+        day = date.fromisoformat(value) + timedelta(days=days_later)
+    except (ValueError, OverflowError):
+        return None
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def provisioning_event_list(
@@ -34,9 +57,10 @@ def provisioning_event_list(
     """The company's SCIM requests matching `filters`, newest first (created_at, id).
 
     Filters on the company in SQL: a request refused before its key was found has no company
-    and is never shown. Every filter is an equality served, with the order, by an index of
-    (company, <column>, created_at, id); the search matches `resource_name` (the userName or
-    displayName a request was about) in any case, through the UPPER(resource_name) index.
+    and is never shown. The equality filters and the date range are served, with the order,
+    by an index of (company, <column>, created_at, id); the search matches any part of
+    `resource_name` (the userName or displayName a request was about) in any case, through a
+    trigram index of UPPER(resource_name) on PostgreSQL (integrations.0010).
     """
     filters = filters or ActivityFilter()
     events = ProvisioningEvent.objects.filter(company=company)
@@ -47,7 +71,19 @@ def provisioning_event_list(
     if filters.resource_type:
         events = events.filter(resource_type=filters.resource_type)
     if filters.search:
-        events = events.filter(resource_name__iexact=filters.search)
+        events = events.filter(resource_name__icontains=filters.search)
+    if filters.show == "changes":
+        # Changes, Microsoft sign-ins and every failure: all but Entra's successful reads.
+        events = events.filter(
+            Q(operation__in=CHANGE_OPERATIONS | NON_SCIM_OPERATIONS)
+            | ~Q(outcome=ProvisioningEvent.Outcome.SUCCESS)
+        )
+    since = _day_start(filters.since)
+    until = _day_start(filters.until, days_later=1)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
     return events.select_related("api_key").order_by("-created_at", "-id")
 
 
@@ -135,4 +171,13 @@ def provisioning_event_page(
         events=rows,
         newer_cursor=newer_cursor,
         older_cursor=ActivityCursor.of(rows[-1]).encode() if has_older else None,
+    )
+
+
+def provisioning_event_get(*, company: Company, event_id: int) -> ProvisioningEvent | None:
+    """One row of the company's log with its key, or None (another company's row too)."""
+    return (
+        ProvisioningEvent.objects.filter(company=company, pk=event_id)
+        .select_related("api_key")
+        .first()
     )

@@ -17,8 +17,9 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower, NullIf
+from django.db.models.functions import Lower, NullIf, Upper
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
@@ -182,6 +183,18 @@ class User(AbstractBaseUser, PermissionsMixin):
             # meta.lastModified without a sort of the company's rows.
             models.Index(
                 fields=["company", "role", "updated_at", "id"], name="accounts_user_sort_modified"
+            ),
+            # The People search: any part of these, any case. Trigram indexes of UPPER(column),
+            # the expression Django's icontains compares; PostgreSQL only (accounts.0007).
+            *(
+                GinIndex(
+                    OpClass(Upper(column), name="gin_trgm_ops"), name=f"accounts_user_{short}_trgm"
+                )
+                for column, short in (
+                    ("display_name", "dname"),
+                    ("user_name", "uname"),
+                    ("work_email", "email"),
+                )
             ),
         ]
 

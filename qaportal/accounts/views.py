@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import TemplateView
@@ -309,12 +309,19 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
 
 class TeamListView(CompanyAdminRequiredMixin, View):
-    """Every team of the company with its member count and first members, paginated."""
+    """Every team of the company (or those whose name contains the search) with its member
+    count and first members, paginated."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        teams = team_overview_list(company=request.user.company)
+        search = request.GET.get("q", "").replace("\x00", "").strip()[:256]
+        teams = team_overview_list(company=request.user.company, search=search)
         page = Paginator(teams, TEAMS_PER_PAGE).get_page(request.GET.get("page"))
-        return render(request, "accounts/team_list.html", {"page": page})
+        context = {
+            "page": page,
+            "search": search,
+            "search_query": urlencode({"q": search}) if search else "",
+        }
+        return render(request, "accounts/team_list.html", context)
 
 
 class TeamDetailView(CompanyAdminRequiredMixin, View):

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Index expressions with an operator class (the People search's trigram indexes).
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     # Swagger UI's assets, served by whitenoise from this package (no CDN).
@@ -119,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qaportal.accounts.context_processors.support",
+                "qaportal.accounts.context_processors.navigation",
             ],
         },
     },
@@ -481,6 +484,9 @@ SPECTACULAR_SETTINGS = {
     # The schema describes endpoints, never data; any signed-in user may read it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button (nested controls that
+    # screen readers cannot reach); without them an operation is a plain button.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -37,6 +37,31 @@
     });
   }
 
+  /* Main navigation: on a narrow screen its links fold behind a Menu button. */
+  function setUpNavigation() {
+    document.querySelectorAll("[data-nav]").forEach(function (nav) {
+      var button = nav.querySelector("[data-nav-toggle]");
+      var links = button && document.getElementById(button.getAttribute("aria-controls"));
+      if (!links) return;
+      nav.classList.add("site-nav--folding");
+      button.hidden = false;
+
+      function setOpen(isOpen) {
+        links.classList.toggle("is-open", isOpen);
+        button.setAttribute("aria-expanded", isOpen ? "true" : "false");
+      }
+      button.addEventListener("click", function () {
+        setOpen(button.getAttribute("aria-expanded") !== "true");
+      });
+      nav.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+          setOpen(false);
+          button.focus();
+        }
+      });
+    });
+  }
+
   /* Copy buttons: data-copy-target names the id of the input whose value is copied. */
   function announce(button, text) {
     var status = button.parentElement.querySelector(".copy-status");
@@ -157,6 +182,7 @@
 
   function start() {
     setUpMenus();
+    setUpNavigation();
     setUpCopyButtons();
     setUpReveal();
     setUpCountdowns();

@@ -32,7 +32,7 @@ def test_new_company_dashboard_says_nothing_is_provisioned_or_connected(admin_cl
     assert response.status_code == 200
     assert "<h1>Dashboard</h1>" in page
     assert "Contoso" in page
-    assert "None yet" in stat(page, "Provisioned users")
+    assert "None yet" in stat(page, "People")
     assert " 0 " in stat(page, "Teams")
     assert " 1 " in stat(page, "Company admins")
     assert "admin@contoso.com (you)" in stat(page, "Company admins")
@@ -54,7 +54,7 @@ def test_dashboard_counts_admins_active_and_deactivated_users_and_teams(
 
     page = page_text(admin_client.get(DASHBOARD_URL))
 
-    learners = stat(page, "Provisioned users")
+    learners = stat(page, "People")
     assert " 5 " in learners
     assert "3 active" in learners
     assert "2 deactivated" in learners
@@ -67,7 +67,7 @@ def test_dashboard_counts_admins_active_and_deactivated_users_and_teams(
 
 def test_deactivated_count_shows_only_when_there_are_some(admin_client, company):
     LearnerFactory.create_batch(2, company=company)
-    learners = stat(page_text(admin_client.get(DASHBOARD_URL)), "Provisioned users")
+    learners = stat(page_text(admin_client.get(DASHBOARD_URL)), "People")
     assert "2 active" in learners
     assert "deactivated" not in learners
 
@@ -89,7 +89,7 @@ def test_dashboard_warns_while_an_older_key_is_expiring(
 ):
     api_key_generate(integration=entra_integration, created_by=admin_user)
     page = page_text(admin_client.get(DASHBOARD_URL))
-    assert "Key expiring" in stat(page, "Integrations")
+    assert "Key rotation in progress" in stat(page, "Integrations")
     assert re.search(r"previous key expires in 7 hours, 59 minutes", page)
     assert re.search(
         r'role="status">\s*An older Microsoft Entra ID key expires in <time[^>]*>7 h 59 min</time>',

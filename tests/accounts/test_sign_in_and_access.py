@@ -128,7 +128,7 @@ def test_learners_get_their_own_home_page_as_their_dashboard(client, learner):
     html = response.content.decode()
     assert f"Welcome, {learner.full_name}" in html
     assert "Settings &amp; Integrations" not in html
-    assert "Provisioned users" not in html
+    assert ">People<" not in html
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)

@@ -125,3 +125,29 @@ def test_anonymous_users_are_sent_to_sign_in_from_a_team_page(client, sales):
     response = client.get(team_url(sales))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_teams_search_finds_any_part_of_a_name_and_pages_keep_it(admin_client, company, sales):
+    TeamFactory(company=company, display_name="Engineering")
+    html = admin_client.get(TEAMS_URL, {"q": "ALE"}).content.decode()
+    assert ">Sales</a>" in html
+    assert ">Engineering</a>" not in html
+    assert 'value="ALE"' in html
+    assert "No team's name contains" in admin_client.get(TEAMS_URL, {"q": "zzz"}).content.decode()
+
+    for number in range(25):
+        TeamFactory(company=company, display_name=f"Squad {number:02}")
+    page = admin_client.get(TEAMS_URL, {"q": "squad"}).content.decode()
+    assert 'href="?q=squad&amp;page=2"' in page
+
+
+def test_team_members_link_to_their_page_and_the_team_links_to_its_activity(admin_client, sales):
+    html = admin_client.get(team_url(sales)).content.decode()
+    alice = sales.members.get(user_name="alice@contoso.com")
+    person = reverse("people:person_detail", kwargs={"person_id": alice.pk})
+    assert f'<a href="{person}">Alice Adams</a>' in html
+    activity = reverse("integrations:activity")
+    assert f'href="{activity}?resource_type=Group&amp;q=Sales">Activity of this team</a>' in html
+    response = admin_client.get(f"{activity}?resource_type=Group&q=Sales")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/activity/?resource_type=Group&q=Sales")

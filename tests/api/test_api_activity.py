@@ -116,7 +116,8 @@ def test_activity_is_the_companys_newest_first(api_client, log):
         ("search=alice@contoso.com", ["alice"]),
         ("search=BOB@CONTOSO.COM", ["bob"]),  # any case
         ("search=sales", ["sales"]),
-        ("search=ali", []),  # the whole name, as the activity page searches
+        ("search=LICE@", ["alice"]),  # any part of a name, as the activity page searches
+        ("search=nobody", []),
         ("search=alice@contoso.com&outcome=success&operation=create_user", ["alice"]),
         ("search=alice@contoso.com&outcome=failed", []),
         (

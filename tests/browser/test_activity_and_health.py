@@ -123,11 +123,26 @@ def test_admin_sees_provisioning_arrive_filters_it_and_spots_an_expired_key(
     # The whole log, newest first.
     summary.get_by_role("link", name="View all activity").first.click()
     expect(page.get_by_role("heading", name="Provisioning activity")).to_be_visible()
-    expect(activity_rows(page)).to_have_count(7)
+    # Changes and failures first; the lookup is one choice away.
+    expect(activity_rows(page)).to_have_count(6)
     expect(activity_rows(page).first).to_contain_text("Create user ALICE@contoso.com")
     expect(activity_rows(page).first).to_contain_text("409 uniqueness")
+    expect(activity_rows(page).first).to_contain_text("Someone with this username already")
+    expect(activity_rows(page).last).to_contain_text("Created user alice@contoso.com")
+    page.get_by_label("Show").select_option(label="Everything, lookups included")
+    page.get_by_role("button", name="Apply").click()
+    expect(activity_rows(page)).to_have_count(7)
     expect(activity_rows(page).last).to_contain_text("Looked up user alice@contoso.com")
     page.screenshot(path=str(SCREENS / "22-activity.png"), full_page=True)
+
+    # Each row opens its detail: why it failed and what to do in Entra.
+    activity_rows(page).first.get_by_role("link", name="Create user ALICE@contoso.com").click()
+    failure = page.get_by_role("region", name="Why it failed")
+    expect(failure).to_contain_text("Someone with this username already exists in QA.")
+    expect(failure).to_contain_text("make userName the matching attribute")
+    expect(page.get_by_role("region", name="The request")).to_contain_text("POST")
+    page.screenshot(path=str(SCREENS / "22b-activity-detail.png"), full_page=True)
+    page.go_back()
 
     # Filter: failed requests only.
     page.get_by_label("Outcome").select_option(label="Failed")
@@ -153,7 +168,7 @@ def test_admin_sees_provisioning_arrive_filters_it_and_spots_an_expired_key(
     page.get_by_role("button", name="Apply").click()
     expect(activity_rows(page)).to_have_count(2)
     page.get_by_role("link", name="Clear").click()
-    expect(activity_rows(page)).to_have_count(7)
+    expect(activity_rows(page)).to_have_count(6)
 
     # The key is revoked but Entra keeps sending it.
     api_key_revoke(api_key=generated_key.api_key, revoked_by=admin_user)
@@ -214,6 +229,7 @@ def test_during_a_rotation_the_card_says_which_key_entra_uses(
     assert old.send("GET", "/Users")[0] == 200
     sign_in(page, live_server, admin_user)
     page.goto(f"{live_server.url}/settings/integrations/entra-id/")
+    page.get_by_role("link", name="Generate a new API Key").click()
     page.get_by_role("button", name="Generate a new API Key").click()
     new_key = page.get_by_label("New API key", exact=True).input_value()
     expect(page.get_by_role("status").filter(has_text="An older key expires in")).to_have_count(0)

@@ -79,7 +79,7 @@ def sign_out(page) -> None:
 
 def open_admins_tab(page) -> None:
     page.get_by_role("button", name=re.compile("profile", re.IGNORECASE)).click()
-    page.get_by_role("link", name="Settings & Integrations").click()
+    page.locator("#profile-menu").get_by_role("link", name="Settings & Integrations").click()
     page.get_by_role("link", name="Admins", exact=True).click()
     expect(page.get_by_role("heading", name="Company admins")).to_be_visible()
 
@@ -142,7 +142,7 @@ def test_forgot_password_then_reset_then_sign_in(page, live_server, admin_user, 
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    page.get_by_label("Type it again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Save new password").click()
     expect(page.get_by_text("Your password was changed")).to_be_visible()
     sign_in(page, live_server, admin_user.email, NEW_PASSWORD)

@@ -50,7 +50,7 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
 
     # Dashboard -> profile -> Settings & Integrations -> Integrations -> View Integration.
     page.get_by_role("link", name="Dashboard", exact=True).click()
-    expect(page.get_by_role("heading", name="Provisioned users")).to_be_visible()
+    expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
     page.screenshot(path=str(SCREENS / "01-dashboard.png"), full_page=True)
 
     profile = page.get_by_role("button", name=re.compile("profile", re.IGNORECASE))
@@ -59,10 +59,11 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
     page.keyboard.press("Escape")  # the menu closes with Escape and gives focus back
     expect(profile).to_have_attribute("aria-expanded", "false")
     expect(profile).to_be_focused()
-    expect(page.get_by_role("link", name="Settings & Integrations")).to_be_hidden()
+    profile_menu = page.locator("#profile-menu")
+    expect(profile_menu.get_by_role("link", name="Settings & Integrations")).to_be_hidden()
     profile.click()
     page.screenshot(path=str(SCREENS / "02-profile-menu.png"))
-    page.get_by_role("link", name="Settings & Integrations").click()
+    profile_menu.get_by_role("link", name="Settings & Integrations").click()
     expect(page.get_by_role("heading", name="Settings & Integrations")).to_be_visible()
 
     page.get_by_role("link", name="Integrations", exact=True).click()
@@ -103,8 +104,16 @@ def test_admin_connects_microsoft_entra_id_and_rotates_the_key(
     expect(key_row(page, first_key).get_by_text("Active", exact=True)).to_be_visible()
     assert ApiKey.objects.filter(integration=entra_integration).count() == 1
 
-    # A second key: the first one is now expiring, with the time it has left.
+    # A second key: with a working key the button asks first, saying when the key stops.
+    page.get_by_role("link", name="Generate a new API Key").click()
+    expect(page.get_by_role("heading", name="Generate a new API key?")).to_be_visible()
+    expect(page.get_by_text("Then it stops working.")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "05a-rotation-confirm.png"), full_page=True)
     page.get_by_role("button", name="Generate a new API Key").click()
+    # The one-time display has the Tenant URL beside the key; the badge is not an alarm.
+    expect(page.locator("#reveal-tenant-url")).to_have_value(re.compile(r"/webhooks/ad/v1/scim$"))
+    expect(page.locator(".badge--info", has_text="Key rotation in progress")).to_be_visible()
+    # The first key is now expiring, with the time it has left.
     second_plaintext = page.get_by_label("New API key", exact=True).input_value()
     assert KEY_RE.match(second_plaintext)
     assert second_plaintext != first_plaintext

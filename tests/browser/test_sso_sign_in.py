@@ -88,13 +88,13 @@ def test_a_provisioned_learner_signs_in_with_microsoft_until_entra_deactivates_t
     sso.get_by_label("Application (client) ID").fill(CLIENT_ID)
     sso.get_by_label("Client secret value").fill(CLIENT_SECRET)
     sso.get_by_label("Turn on single sign-on").check()
-    sso.get_by_label("Require single sign-on for learners").check()
+    sso.get_by_label("Require single sign-on for people").check()
     sso.get_by_role("button", name="Save single sign-on").click()
     expect(page.get_by_text("Single sign-on settings saved.")).to_be_visible()
     expect(sso.get_by_text("On", exact=True)).to_be_visible()
     assert serious_accessibility_violations(page) == []
     # The company's own sign-in link, for the admin to share with learners.
-    sso.get_by_role("button", name="Copy the sign-in link for learners").click()
+    sso.get_by_role("button", name="Copy the sign-in link for your people").click()
     sign_in_link = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(live_server.url)}/sso/c/[A-Za-z0-9_-]{{22}}/", sign_in_link)
     page.screenshot(path=str(SCREENS / "29-sso-settings.png"), full_page=True)

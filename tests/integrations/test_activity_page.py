@@ -28,8 +28,10 @@ def entra(generated_key) -> ScimClient:
 
 
 def summaries(page: str) -> list[str]:
-    """The Activity cells of the table, top to bottom."""
-    return re.findall(r'<span class="activity-row__summary">([^<]*)</span>', page)
+    """The Activity cells of the table, top to bottom (each a link to the request's detail)."""
+    return re.findall(
+        r'<span class="activity-row__summary"><a href="[^"]*">([^<]*)</a></span>', page
+    )
 
 
 def record(company, *, name="", operation="create_user", outcome=Outcome.SUCCESS, at=None, **kw):
@@ -99,7 +101,10 @@ def test_real_scim_requests_read_as_sentences(admin_client, entra, company):
     )
     entra.get(f'{BASE}/Users?filter=userName eq "bob@contoso.com"')
 
+    # Changes and failures by default; the lookup is under Everything.
     page = text_of(admin_client.get(ACTIVITY_URL))
+    assert "Looked up user bob@contoso.com" not in summaries(page)
+    page = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
     assert summaries(page) == [
         "Looked up user bob@contoso.com",
         "Deactivated alice@contoso.com",
@@ -182,8 +187,9 @@ EVERYTHING = [MEMBERS, LIST, SALES, BOB, ALICIA, ALICE]
         ("q=ALICE%40Contoso.com", [ALICE]),
         ("q=alicia%40contoso.com&outcome=success", [ALICIA]),
         ("q=sales&operation=add_members", [MEMBERS]),
-        # A whole name: a part of one matches nothing.
-        ("q=ali", []),
+        # Any part of a name, any case.
+        ("q=LIC", [ALICIA, ALICE]),
+        ("q=nobody", []),
         # Unknown values are ignored, not an error page.
         ("outcome=bogus&operation=drop_table", EVERYTHING),
     ],
@@ -200,14 +206,16 @@ def test_the_filter_form_keeps_its_values_and_the_export_link_carries_them(admin
     assert re.search(r'<option value="failed" selected>Failed</option>', page)
     assert 'value="bob"' in page
     export = reverse("integrations:provisioning_activity_export", kwargs={"provider": "entra-id"})
-    assert f'href="{export}?outcome=failed&amp;q=bob"' in page
+    assert f'href="{export}?outcome=failed&amp;q=bob&amp;show=changes"' in page
     assert f'href="{ACTIVITY_URL}">Clear</a>' in page
 
 
 def test_an_empty_log_explains_where_requests_come_from(admin_client, company):
     page = text_of(admin_client.get(ACTIVITY_URL))
-    assert "No request from Microsoft Entra ID has arrived yet." in page
+    assert "No change or failure yet." in page
     assert "<table" not in page
+    everything = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
+    assert "No request from Microsoft Entra ID has arrived yet." in everything
 
 
 # --- Keyset pagination ------------------------------------------------------------------------
@@ -225,7 +233,7 @@ def test_pages_walk_the_whole_log_newest_first_and_back(admin_client, company):
     bulk_events(company, 120)
     names = [f"Looked up user user{i:05d}@contoso.com" for i in range(120)]
 
-    first = text_of(admin_client.get(ACTIVITY_URL))
+    first = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
     assert summaries(first) == names[:50]
     assert set(page_links(first)) == {"Older"}
 
@@ -274,7 +282,7 @@ def test_pagination_keeps_the_filter(admin_client, company):
     bulk_events(company, 60, start=timezone.now() - timedelta(minutes=1))
     first = text_of(admin_client.get(f"{ACTIVITY_URL}?outcome=failed"))
     older = page_links(first)["Older"]
-    assert older.startswith(f"{ACTIVITY_URL}?outcome=failed&before=")
+    assert older.startswith(f"{ACTIVITY_URL}?outcome=failed&show=changes&before=")
     second = text_of(admin_client.get(older))
     assert len(summaries(second)) == 10
     assert "Older" not in page_links(second)
@@ -303,9 +311,9 @@ def test_a_page_costs_the_same_queries_with_many_rows(
     cursor = ActivityCursor.of(ProvisioningEvent.objects.order_by("-created_at", "-id")[4000])
     # session, user, company, integration, one page of events (with their keys); no COUNT.
     for url in (
-        ACTIVITY_URL,
-        f"{ACTIVITY_URL}?before={cursor.encode()}",
-        f"{ACTIVITY_URL}?after={cursor.encode()}&outcome=success&q=USER00042@contoso.com",
+        f"{ACTIVITY_URL}?show=all",
+        f"{ACTIVITY_URL}?show=all&before={cursor.encode()}",
+        f"{ACTIVITY_URL}?show=all&after={cursor.encode()}&outcome=success&q=USER00042@contoso.com",
     ):
         with django_assert_max_num_queries(5) as captured:
             assert admin_client.get(url).status_code == 200

@@ -63,11 +63,19 @@ def test_members_and_skipped_references_read_as_sentences():
     assert change_lines(replaced) == ["Members set (1 member)"]
 
 
-def test_an_update_that_changed_nothing_says_so_and_a_failure_shows_its_error():
+def test_an_update_that_changed_nothing_says_so_and_a_failure_says_why():
     assert event_detail_lines(event(Operation.UPDATE_USER)) == ["No change"]
     assert event_detail_lines(event(Operation.GET_USER)) == []
-    failed = event(Operation.UPDATE_USER, outcome=Outcome.FAILED, detail="userName x exists.")
-    assert event_detail_lines(failed) == ["userName x exists."]
+    failed = event(
+        Operation.UPDATE_USER,
+        outcome=Outcome.FAILED,
+        status_code=409,
+        scim_type="uniqueness",
+        resource_type="User",
+        detail="userName x exists.",
+    )
+    # Why, in an admin's words: never the error's own text.
+    assert event_detail_lines(failed) == ["Someone with this username already exists in QA."]
 
 
 def test_rows_written_before_change_sets_are_migrated_from_their_text():

@@ -129,7 +129,9 @@ def test_a_few_failures_keep_it_connected_and_name_the_reason(company, generated
     assert "1 of the last 10 requests failed." in card
     assert "Most often: " in card
     assert "409 uniqueness" in card
-    assert "userName alice@contoso.com is already taken." in card
+    # In an admin's words, not the error's own text.
+    assert "Someone with this username already exists in QA." in card
+    assert "userName alice@contoso.com is already taken." not in card
     assert "?outcome=failed" in card
 
 

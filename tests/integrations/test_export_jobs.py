@@ -113,6 +113,9 @@ def test_posting_starts_one_audited_job_and_shows_its_status(
         "operation": "",
         "resource_type": "",
         "search": "user00001@contoso.com",
+        "show": "",
+        "since": "",
+        "until": "",
     }
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT_REQUESTED)
     assert (event.actor, event.ip_address) == (admin_user, "127.0.0.1")

@@ -74,7 +74,7 @@ def test_integrations_tab_badge_follows_the_key_lifecycle(
     assert 'badge--success">Key active' in admin_client.get(url).content.decode()
     api_key_generate(integration=entra_integration, created_by=admin_user)
     page = text_of(admin_client.get(url))
-    assert 'badge--warning">Key expiring' in page
+    assert 'badge--info">Key rotation in progress' in page  # information, not an alarm
     assert re.search(r"The previous key expires in 7 hours, 59 minutes", page)
 
 
@@ -139,9 +139,16 @@ def test_reloading_the_integration_page_shows_only_the_masked_key(admin_client):
     assert 'id="new-api-key"' not in html
 
 
-def test_generate_is_post_only(admin_client):
-    assert admin_client.get(GENERATE_URL).status_code == 405
+def test_only_a_post_generates_a_get_asks_first(admin_client, admin_user, entra_integration):
+    # Without a working key there is nothing to confirm: back to the page and its button.
+    assert admin_client.get(GENERATE_URL)["Location"] == DETAIL_URL
     assert not ApiKey.objects.exists()
+    # With one, the confirmation says when the current key stops working.
+    api_key_generate(integration=entra_integration, created_by=admin_user)
+    response = admin_client.get(GENERATE_URL)
+    assert response.status_code == 200
+    assert "Then it stops working." in response.content.decode()
+    assert ApiKey.objects.count() == 1
 
 
 def test_generate_requires_a_csrf_token(admin_user):

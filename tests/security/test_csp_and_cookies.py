@@ -40,6 +40,8 @@ NOT_HTML_PAGES = {
     "integrations:provisioning_activity_export": "CSV download (header checked separately)",
     "integrations:export_job_progress": "JSON polled by the export status page",
     "integrations:export_job_download": "CSV download of a prepared export",
+    "integrations:activity": "a redirect to the integration's activity page",
+    "people:person_export": "CSV download of the People list",
 }
 
 
@@ -58,7 +60,7 @@ def _named_urls(namespace: str) -> set[str]:
 def portal(client, admin_user, company, generated_key):
     """Every HTML page of the portal, as (name, response), for a company with some data."""
     team = TeamFactory(company=company, display_name="Sales")
-    provisioning_event_record(
+    event = provisioning_event_record(
         company_id=company.pk,
         api_key_id=generated_key.api_key.pk,
         method="POST",
@@ -69,6 +71,7 @@ def portal(client, admin_user, company, generated_key):
         resource_type="User",
         resource_name="alice@contoso.com",
     )
+    person = LearnerFactory(company=company, display_name="Alice Adams")
     entra = {"provider": "entra-id"}
     connection = sso_connection_save(
         integration=Integration.objects.get(company=company, provider="entra-id"),
@@ -106,6 +109,13 @@ def portal(client, admin_user, company, generated_key):
                 reverse("accounts:team_detail", kwargs={"team_id": team.pk})
             ),
             "integrations:settings": client.get(reverse("integrations:settings")),
+            "integrations:provisioning_event_detail": client.get(
+                reverse("integrations:provisioning_event_detail", kwargs={"event_id": event.pk})
+            ),
+            "people:person_list": client.get(reverse("people:person_list")),
+            "people:person_detail": client.get(
+                reverse("people:person_detail", kwargs={"person_id": person.pk})
+            ),
             "integrations:integration_list": client.get(reverse("integrations:integration_list")),
             "integrations:integration_detail": client.get(
                 reverse("integrations:integration_detail", kwargs=entra)
@@ -222,7 +232,12 @@ def assert_strict_policy(header: str) -> None:
 
 
 def test_every_portal_page_is_covered(portal):
-    named = _named_urls("accounts") | _named_urls("integrations") | _named_urls("sso")
+    named = (
+        _named_urls("accounts")
+        | _named_urls("integrations")
+        | _named_urls("sso")
+        | _named_urls("people")
+    )
     missing = named - set(portal) - set(NOT_HTML_PAGES)
     assert missing == set(), f"render these new pages in the `portal` fixture: {missing}"
 

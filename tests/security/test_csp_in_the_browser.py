@@ -39,7 +39,7 @@ def test_walking_the_portal_reports_no_policy_violation(page, live_server, admin
     sign_in(page, live_server, admin_user)
     collect()
     page.get_by_role("button", name=re.compile("profile")).click()
-    page.get_by_role("link", name="Settings & Integrations").click()
+    page.locator("#profile-menu").get_by_role("link", name="Settings & Integrations").click()
     collect()
     page.get_by_role("link", name="Integrations", exact=True).click()
     page.get_by_role("link", name="View Integration").click()
@@ -47,7 +47,13 @@ def test_walking_the_portal_reports_no_policy_violation(page, live_server, admin
     page.get_by_role("button", name="Generate a new API Key").click()
     expect(page.get_by_text("This key will not be shown again.")).to_be_visible()
     collect()
-    for path in ("/teams/", "/settings/integrations/entra-id/activity/", "/confirm-password/"):
+    for path in (
+        "/teams/",
+        "/people/",
+        "/settings/integrations/entra-id/activity/",
+        "/settings/integrations/entra-id/keys/",
+        "/confirm-password/",
+    ):
         page.goto(f"{live_server.url}{path}")
         collect()
     # drf-spectacular's Swagger UI, rendered by its own scripts under the same policy.

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import ApiKey
-from integrations.services import api_key_authenticate
+from integrations.services import api_key_authenticate, api_key_generate
 from qaportal.accounts.mixins import PASSWORD_CONFIRMED_AT_SESSION_KEY
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import CompanyAdminFactory, LearnerFactory
@@ -110,7 +110,9 @@ def test_confirming_returns_to_the_page_with_a_message_to_click_again(signed_in)
         location = signed_in.post(GENERATE_URL)["Location"]
         response = signed_in.post(location, {"password": ADMIN_PASSWORD})
         assert response.status_code == 302
-        assert response["Location"] == DETAIL_URL
+        # Back into the action; with no working key to lose it is the page and its button.
+        assert response["Location"] == GENERATE_URL
+        assert signed_in.get(GENERATE_URL)["Location"] == DETAIL_URL
         # The POST was not replayed: no key yet, and the page asks for the click.
         assert not ApiKey.objects.exists()
         page = signed_in.get(DETAIL_URL)
@@ -249,3 +251,24 @@ def test_the_reauth_rule_runs_after_the_access_rules(client, learner_user, gener
     with stale():
         assert client.post(GENERATE_URL).status_code == 403
         assert client.post(revoke_url(generated_key.api_key)).status_code == 403
+
+
+def test_with_a_working_key_confirming_lands_back_on_the_rotation_confirmation(
+    signed_in, admin_user, entra_integration
+):
+    api_key_generate(integration=entra_integration, created_by=admin_user)
+    detail = signed_in.get(DETAIL_URL).content.decode()
+    # The button asks first: it opens the confirmation instead of generating at once.
+    assert f'<a class="button button--primary" href="{GENERATE_URL}"' in detail
+    with stale():
+        location = signed_in.post(GENERATE_URL)["Location"]
+        response = signed_in.post(location, {"password": ADMIN_PASSWORD})
+        assert response["Location"] == GENERATE_URL
+        confirmation = signed_in.get(GENERATE_URL)
+    text = confirmation.content.decode()
+    assert confirmation.status_code == 200
+    assert "Generate a new API key?" in text
+    assert "keeps working for 8\xa0hours after you generate a new one" in text
+    assert "Then it stops working." in text
+    assert "Click “Generate a new API Key” again to generate a new API key." in text
+    assert ApiKey.objects.count() == 1

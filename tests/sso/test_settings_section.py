@@ -165,10 +165,10 @@ def test_each_change_is_in_the_audit_trail_without_the_secret(admin_client, comp
         f"New client secret {CLIENT_SECRET[:3]}…",
     ]
     assert events[0].ip_address == "203.0.113.9"
-    assert events[1].detail["changes"] == ["Required single sign-on for learners"]
+    assert events[1].detail["changes"] == ["Required single sign-on for people"]
 
     trail = admin_client.get(reverse("integrations:audit_trail", kwargs={"provider": "entra-id"}))
     text = text_of(trail)
     assert "Changed single sign-on" in text
-    assert "Required single sign-on for learners" in text
+    assert "Required single sign-on for people" in text
     assert CLIENT_SECRET not in trail.content.decode()

@@ -53,7 +53,7 @@ def test_the_single_sign_on_section_shows_the_link_with_a_copy_button(admin_clie
     assert field is not None
     assert field.group(1) == f"http://testserver{link_of(sso_connection)}"
     assert 'data-copy-target="sso-sign-in-link"' in html
-    assert "Sign-in link for learners" in html
+    assert "Sign-in link for your people" in html
 
 
 def test_link_ids_are_opaque_and_differ_per_company(sso_connection, other_sso_connection):
