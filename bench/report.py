@@ -12,6 +12,7 @@ from bench.common import (
     TARGET_INITIAL_P99_MS,
     TARGET_INITIAL_RPS,
     TARGET_LIST_SCALE,
+    TARGET_PEOPLE_P50_MS,
 )
 from bench.neighbour import TARGET_NEIGHBOUR_P99_MULTIPLE
 
@@ -227,6 +228,21 @@ def render(results: dict) -> str:
         if ic["failures"]:
             lines += ["", f"Failures: {ic['failures']}"]
         lines.append("")
+    pp = results.get("people")
+    if pp:
+        lines += [
+            f"## People page ({pp['people']:,} people, a signed-in company admin, "
+            f"{pp['requests']} requests of each kind in turn)",
+            "",
+            "| page | p50 ms | p99 ms |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {label} | {one['p50_ms']} | {one['p99_ms']} |" for label, one in pp["pages"].items()
+        ]
+        if pp["failures"]:
+            lines += ["", f"Failures (⚠): {pp['failures']}"]
+        lines.append("")
     nb = results.get("neighbour")
     if nb:
         lines += [
@@ -293,6 +309,12 @@ def targets_summary(results: dict) -> dict[str, str]:
         )
         summary[f"last list page at {large} ≤ {TARGET_LIST_SCALE}x 1,000 users"] = (
             f"{yes(sc.get('meets_last_page_target'))} ({ratios['list_last_page']}x)"
+        )
+    pp = results.get("people")
+    if pp:
+        slowest = max(one["p50_ms"] for one in pp["pages"].values())
+        summary[f"People page p50 < {TARGET_PEOPLE_P50_MS:g} ms at {pp['people']:,} people"] = (
+            f"{yes(pp['meets_target'])} (slowest p50 {slowest} ms)"
         )
     nb = results.get("neighbour")
     if nb:

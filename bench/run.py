@@ -9,7 +9,7 @@ One run, on PostgreSQL and gunicorn with 2 workers (production settings, 127.0.0
    per-round ratios;
 2. scale: filter lookup and list-page latency in a company of 1,000 users and one of 100,000,
    probed in turn;
-3. a group PATCH adding 5,000 members;
+3. the company admin's People page at 100,000 people, and a group PATCH adding 5,000 members;
 4. an Entra initial cycle of 10,000 users (match + create, then groups and their members);
 5. a noisy neighbour: one company's worst requests beside another company's create cycle.
 
@@ -48,6 +48,7 @@ from bench.report import render, targets_summary
 from bench.scenarios import (
     big_group_patch,
     initial_cycle,
+    people_pages,
     scale,
 )
 from bench.stack import (
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initial-groups", type=int, default=10)
     parser.add_argument("--initial-batch", type=int, default=100, help="members per group PATCH")
     parser.add_argument("--initial-clients", type=int, default=4)
+    parser.add_argument("--people-requests", type=int, default=30, help="per People page kind")
     parser.add_argument(
         "--neighbour-seconds", type=float, default=20.0, help="victim's run beside the neighbour"
     )
@@ -316,8 +318,21 @@ def main(argv: list[str] | None = None) -> int:
             results["scale"] = scale(
                 port, small_tenant, scale_tenant, args.probe_requests, args.scale_users
             )
-        if scim_ready and "group" in parts:
+        if "people" in parts:
             if "scale" not in parts:
+                users_seed(
+                    company_id=scale_tenant.company_id,
+                    start=0,
+                    count=args.scale_users,
+                    prefix="scale",
+                )
+                analyze()
+            log(f"People page at {args.scale_users:,} people")
+            results["people"] = people_pages(
+                port, scale_tenant, args.scale_users, args.people_requests
+            )
+        if scim_ready and "group" in parts:
+            if "scale" not in parts and "people" not in parts:
                 users_seed(
                     company_id=scale_tenant.company_id,
                     start=0,

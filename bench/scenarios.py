@@ -17,6 +17,7 @@ from bench.common import (
     TARGET_INITIAL_P99_MS,
     TARGET_INITIAL_RPS,
     TARGET_LIST_SCALE,
+    TARGET_PEOPLE_P50_MS,
     Client,
     Tenant,
     filter_path,
@@ -436,4 +437,61 @@ def initial_cycle(
         and rps >= TARGET_INITIAL_RPS
         and p99 < TARGET_INITIAL_P99_MS
         and not stats.failures,
+    }
+
+
+# --------------------------------------------------------------------------- People page
+
+
+def people_pages(port: int, tenant: Tenant, size: int, requests: int) -> dict:
+    """The company admin's People page at `size` people: the first page, a search for part of
+    a name, a filtered and sorted page and a deep page, one after another, `requests` each.
+
+    The admin signs in through Django's own session machinery in this process (the server
+    shares its settings and database); the session cookie then rides on plain HTTP requests.
+    """
+    from django.test import Client as DjangoClient
+
+    from qaportal.accounts.models import User
+
+    admin = User.objects.create_user(
+        email=f"admin-{tenant.name}@bench.example",
+        password=uuid.uuid4().hex,
+        company_id=tenant.company_id,
+        role=User.Role.ADMIN,
+    )
+    browser = DjangoClient()
+    browser.force_login(admin)
+    session = browser.cookies["sessionid"].value
+    client = Client(port)
+    client.headers["Cookie"] = f"sessionid={session}"
+    client.headers["Accept"] = "text/html"
+    last_page = max(1, size // 50)
+    probes = {
+        "first page": "/people/",
+        "search, part of a name": "/people/?q=AMILY4242",
+        "active, sorted by last change": "/people/?status=active&sort=-changed",
+        f"page {last_page:,} (the last)": f"/people/?page={last_page}",
+    }
+    latencies: dict[str, list[float]] = {label: [] for label in probes}
+    failures: dict[str, int] = {}
+    for path in probes.values():
+        client.request("GET", path)  # warm the worker's caches; not counted
+    for _ in range(requests):
+        for label, path in probes.items():
+            status, body, elapsed = client.request("GET", path)
+            latencies[label].append(elapsed)
+            if status != 200 or b"people" not in body:
+                failures[f"{label}: {status}"] = failures.get(f"{label}: {status}", 0) + 1
+    summary = {
+        label: {"p50_ms": ms(percentile(values, 0.5)), "p99_ms": ms(percentile(values, 0.99))}
+        for label, values in latencies.items()
+    }
+    return {
+        "people": size,
+        "requests": requests,
+        "pages": summary,
+        "failures": failures,
+        "meets_target": not failures
+        and all(one["p50_ms"] < TARGET_PEOPLE_P50_MS for one in summary.values()),
     }
