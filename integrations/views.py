@@ -144,7 +144,7 @@ class ActivityFilterForm(forms.Form):
     resource_type = forms.ChoiceField(
         label="Resource",
         required=False,
-        choices=[("", "Users and groups"), *RESOURCE_TYPES.items()],
+        choices=[("", "People and teams"), *RESOURCE_TYPES.items()],
     )
     q = forms.CharField(
         label="Search",

@@ -1,7 +1,7 @@
 """The words the portal, the CSV export, the API and the emails use for provisioning activity.
 
 Selectors return rows and data; this module turns them into sentences an admin reads:
-"Created user alice@contoso.com", "Added 3 members to Sales", "Department: Sales → Marketing".
+"Created person alice@contoso.com", "Added 3 members to Sales", "Department: Sales → Marketing".
 It is the one place to change a phrase.
 """
 
@@ -35,29 +35,29 @@ def duration_short(delta: timedelta) -> str:
 class OperationWords:
     """How one operation reads: when it worked ("done") and when it failed ("tried")."""
 
-    done: str  # "{name}" is the resource's name: "Created user {name}"
+    done: str  # "{name}" is the resource's name: "Created person {name}"
     resource_type: str  # "User", "Group" or "" (discovery)
     tried: str = ""  # a failure or a refused key, if not "<label> {name}"
 
 
 _U, _G = "User", "Group"
 OPERATION_WORDS: dict[str, OperationWords] = {
-    Operation.CREATE_USER: OperationWords("Created user {name}", _U),
-    Operation.UPDATE_USER: OperationWords("Updated user {name}", _U),
-    Operation.REPLACE_USER: OperationWords("Replaced user {name}", _U),
+    Operation.CREATE_USER: OperationWords("Created person {name}", _U),
+    Operation.UPDATE_USER: OperationWords("Updated person {name}", _U),
+    Operation.REPLACE_USER: OperationWords("Replaced person {name}", _U),
     Operation.DEACTIVATE_USER: OperationWords("Deactivated {name}", _U),
     Operation.REACTIVATE_USER: OperationWords("Reactivated {name}", _U),
-    Operation.DELETE_USER: OperationWords("Deleted user {name}", _U),
-    Operation.GET_USER: OperationWords("Read user {name}", _U),
+    Operation.DELETE_USER: OperationWords("Deleted person {name}", _U),
+    Operation.GET_USER: OperationWords("Read person {name}", _U),
     Operation.SSO_SIGN_IN: OperationWords(
         "{name} signed in with Microsoft", _U, tried="Microsoft sign-in refused for {name}"
     ),
-    Operation.FILTER_USERS: OperationWords("Looked up user {name}", _U),
-    Operation.LIST_USERS: OperationWords("Listed users", _U),
-    Operation.CREATE_GROUP: OperationWords("Created group {name}", _G),
-    Operation.UPDATE_GROUP: OperationWords("Updated group {name}", _G),
-    Operation.REPLACE_GROUP: OperationWords("Replaced group {name}", _G),
-    Operation.DELETE_GROUP: OperationWords("Deleted group {name}", _G),
+    Operation.FILTER_USERS: OperationWords("Looked up person {name}", _U),
+    Operation.LIST_USERS: OperationWords("Listed people", _U),
+    Operation.CREATE_GROUP: OperationWords("Created team {name}", _G),
+    Operation.UPDATE_GROUP: OperationWords("Updated team {name}", _G),
+    Operation.REPLACE_GROUP: OperationWords("Replaced team {name}", _G),
+    Operation.DELETE_GROUP: OperationWords("Deleted team {name}", _G),
     Operation.ADD_MEMBERS: OperationWords(
         "Added {members} to {name}", _G, tried="Add members to {name}"
     ),
@@ -70,9 +70,9 @@ OPERATION_WORDS: dict[str, OperationWords] = {
     Operation.REPLACE_MEMBERS: OperationWords(
         "Replaced the members of {name}", _G, tried="Replace the members of {name}"
     ),
-    Operation.GET_GROUP: OperationWords("Read group {name}", _G),
-    Operation.FILTER_GROUPS: OperationWords("Looked up group {name}", _G),
-    Operation.LIST_GROUPS: OperationWords("Listed groups", _G),
+    Operation.GET_GROUP: OperationWords("Read team {name}", _G),
+    Operation.FILTER_GROUPS: OperationWords("Looked up team {name}", _G),
+    Operation.LIST_GROUPS: OperationWords("Listed teams", _G),
     Operation.GET_SERVICE_PROVIDER_CONFIG: OperationWords(
         "Read the service provider configuration",
         "",
@@ -80,17 +80,17 @@ OPERATION_WORDS: dict[str, OperationWords] = {
     ),
     Operation.GET_SCHEMAS: OperationWords("Read the schemas", ""),
     Operation.GET_RESOURCE_TYPES: OperationWords("Read the resource types", ""),
-    Operation.SEARCH: OperationWords("Searched users and groups", ""),
+    Operation.SEARCH: OperationWords("Searched people and teams", ""),
     Operation.UNSUPPORTED_ENDPOINT: OperationWords(
         "Called an unsupported endpoint", "", tried="Call an unsupported endpoint"
     ),
 }
-RESOURCE_TYPES = {"User": "Users", "Group": "Groups"}
+RESOURCE_TYPES = {"User": "People", "Group": "Teams"}
 
 
 def operation_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The operations for a filter, grouped as Users, Groups and Other."""
-    groups: dict[str, list[tuple[str, str]]] = {"Users": [], "Groups": [], "Other": []}
+    """The operations for a filter, grouped as People, Teams and Other."""
+    groups: dict[str, list[tuple[str, str]]] = {"People": [], "Teams": [], "Other": []}
     for code, label in Operation.choices:
         kind = OPERATION_WORDS[code].resource_type
         groups[RESOURCE_TYPES.get(kind, "Other")].append((code, label))
@@ -104,7 +104,7 @@ def _members(count: int | None) -> str:
 
 
 def activity_summary(event: ProvisioningEvent) -> str:
-    """An event in words: "Created user alice@contoso.com", "Added 3 members to Sales".
+    """An event in words: "Created person alice@contoso.com", "Added 3 members to Sales".
 
     Successes read in the past tense; failures and refused keys as what was attempted
     ("Create user alice@contoso.com").

@@ -84,7 +84,7 @@ def test_activity_is_the_companys_newest_first(api_client, log):
     assert bob == {
         "id": log["bob"].pk,
         "created_at": bob["created_at"],
-        "summary": "Create user Bob@contoso.com",
+        "summary": "Create person Bob@contoso.com",
         "method": "POST",
         "path": "/webhooks/ad/v1/scim/Users",
         "operation": "create_user",

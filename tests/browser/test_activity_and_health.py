@@ -125,18 +125,18 @@ def test_admin_sees_provisioning_arrive_filters_it_and_spots_an_expired_key(
     expect(page.get_by_role("heading", name="Provisioning activity")).to_be_visible()
     # Changes and failures first; the lookup is one choice away.
     expect(activity_rows(page)).to_have_count(6)
-    expect(activity_rows(page).first).to_contain_text("Create user ALICE@contoso.com")
+    expect(activity_rows(page).first).to_contain_text("Create person ALICE@contoso.com")
     expect(activity_rows(page).first).to_contain_text("409 uniqueness")
     expect(activity_rows(page).first).to_contain_text("Someone with this username already")
-    expect(activity_rows(page).last).to_contain_text("Created user alice@contoso.com")
+    expect(activity_rows(page).last).to_contain_text("Created person alice@contoso.com")
     page.get_by_label("Show").select_option(label="Everything, lookups included")
     page.get_by_role("button", name="Apply").click()
     expect(activity_rows(page)).to_have_count(7)
-    expect(activity_rows(page).last).to_contain_text("Looked up user alice@contoso.com")
+    expect(activity_rows(page).last).to_contain_text("Looked up person alice@contoso.com")
     page.screenshot(path=str(SCREENS / "22-activity.png"), full_page=True)
 
     # Each row opens its detail: why it failed and what to do in Entra.
-    activity_rows(page).first.get_by_role("link", name="Create user ALICE@contoso.com").click()
+    activity_rows(page).first.get_by_role("link", name="Create person ALICE@contoso.com").click()
     failure = page.get_by_role("region", name="Why it failed")
     expect(failure).to_contain_text("Someone with this username already exists in QA.")
     expect(failure).to_contain_text("make userName the matching attribute")
@@ -157,14 +157,14 @@ def test_admin_sees_provisioning_arrive_filters_it_and_spots_an_expired_key(
         page.get_by_role("link", name=re.compile("^Export CSV")).click()
     with open(download_info.value.path(), encoding="utf-8-sig") as exported:
         rows = list(csv.reader(io.StringIO(exported.read())))
-    assert [row[1] for row in rows[1:]] == ["Create user ALICE@contoso.com"]
+    assert [row[1] for row in rows[1:]] == ["Create person ALICE@contoso.com"]
 
     # Search by userName, any case, among all outcomes.
     page.get_by_label("Outcome").select_option(label="All outcomes")
     page.get_by_label("Search").fill("Alice@Contoso.com")
     page.get_by_role("button", name="Apply").click()
     expect(activity_rows(page)).to_have_count(3)
-    page.get_by_label("Operation").select_option(label="Create user")
+    page.get_by_label("Operation").select_option(label="Create person")
     page.get_by_role("button", name="Apply").click()
     expect(activity_rows(page)).to_have_count(2)
     page.get_by_role("link", name="Clear").click()

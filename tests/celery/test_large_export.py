@@ -105,7 +105,7 @@ def test_a_500000_row_export_is_written_by_a_worker_and_downloaded_by_its_compan
     assert lines == ROWS + 1  # the header and every row
     text = head.decode("utf-8", errors="ignore")
     assert text.startswith("\ufeff" + ",".join(EXPORT_HEADER))
-    assert "Created user user1@contoso.com" in text.splitlines()[1]
+    assert "Created person user1@contoso.com" in text.splitlines()[1]
 
     stranger = Client()
     stranger.force_login(other_admin_user)

@@ -42,18 +42,18 @@ def log(scim):
 
 def test_the_activity_page_shows_changes_and_failures_and_lookups_one_click_away(admin_client, log):
     page = text_of(admin_client.get(ACTIVITY_URL))
-    assert "Created user alice@contoso.com" in page
-    assert "Updated user alice@contoso.com" in page
-    assert "Create user" in page  # the failure
-    assert "Looked up user" not in page
+    assert "Created person alice@contoso.com" in page
+    assert "Updated person alice@contoso.com" in page
+    assert "Create person" in page  # the failure
+    assert "Looked up person" not in page
     everything = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
-    assert "Looked up user alice@contoso.com" in everything
+    assert "Looked up person alice@contoso.com" in everything
 
 
 def test_activity_search_finds_any_part_of_a_name(admin_client, log):
     page = text_of(admin_client.get(ACTIVITY_URL, {"q": "LICE@CONT", "show": "all"}))
-    assert "Created user alice@contoso.com" in page
-    assert "Looked up user alice@contoso.com" in page
+    assert "Created person alice@contoso.com" in page
+    assert "Looked up person alice@contoso.com" in page
     assert "No request matches" in text_of(admin_client.get(ACTIVITY_URL, {"q": "bob"}))
 
 
@@ -73,11 +73,11 @@ def test_activity_date_range(admin_client, company, generated_key, log):
     today = timezone.now().date()
     ten_days_ago = (today - timedelta(days=10)).isoformat()
     recent = text_of(admin_client.get(ACTIVITY_URL, {"since": today.isoformat()}))
-    assert "Created user alice@contoso.com" in recent
-    assert "Created user old@contoso.com" not in recent
+    assert "Created person alice@contoso.com" in recent
+    assert "Created person old@contoso.com" not in recent
     old = text_of(admin_client.get(ACTIVITY_URL, {"since": ten_days_ago, "until": ten_days_ago}))
-    assert "Created user old@contoso.com" in old
-    assert "Created user alice@contoso.com" not in old
+    assert "Created person old@contoso.com" in old
+    assert "Created person alice@contoso.com" not in old
     # A date that is not one is ignored, not an error.
     assert admin_client.get(ACTIVITY_URL, {"until": "9999-99-99"}).status_code == 200
 
@@ -100,7 +100,7 @@ def test_no_page_shows_the_errors_own_text(admin_client, log, entra_integration)
 def test_each_row_opens_its_detail_with_the_change_old_and_new(admin_client, log, generated_key):
     update = ProvisioningEvent.objects.get(operation="update_user")
     html = admin_client.get(ACTIVITY_URL).content.decode()
-    assert f'<a href="{detail_url(update)}">Updated user alice@contoso.com</a>' in html
+    assert f'<a href="{detail_url(update)}">Updated person alice@contoso.com</a>' in html
 
     response = admin_client.get(detail_url(update))
     page = text_of(response)

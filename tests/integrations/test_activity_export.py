@@ -98,7 +98,7 @@ def test_the_export_is_a_streamed_csv_attachment_of_the_log_newest_first(admin_c
         ],
         [
             "2026-11-20 09:31:00",
-            "Create user bob@contoso.com",
+            "Create person bob@contoso.com",
             "create_user",
             "User",
             "bob@contoso.com",
@@ -114,7 +114,7 @@ def test_the_export_is_a_streamed_csv_attachment_of_the_log_newest_first(admin_c
         ],
         [
             "2026-11-20 09:30:00",
-            "Created user alice@contoso.com",
+            "Created person alice@contoso.com",
             "create_user",
             "User",
             "alice@contoso.com",
@@ -137,7 +137,7 @@ def test_the_export_follows_the_current_filter(admin_client, company):
     record(company, "Bob@Contoso.com", at=T0, operation="deactivate_user")
 
     _, rows = download(admin_client, "outcome=failed")
-    assert [row[1] for row in rows[1:]] == ["Create user bob@contoso.com"]
+    assert [row[1] for row in rows[1:]] == ["Create person bob@contoso.com"]
     _, rows = download(admin_client, "q=BOB%40contoso.com&outcome=success")
     assert [row[1] for row in rows[1:]] == ["Deactivated Bob@Contoso.com"]
     _, rows = download(admin_client, "operation=create_user&resource_type=Group")
@@ -155,7 +155,7 @@ def test_a_real_scim_request_is_exported_with_its_key_prefix_and_never_the_key(
     assert generated_key.plaintext not in body
     assert generated_key.api_key.masked not in body  # the prefix only, as in the audit trail
     row = list(csv.reader(io.StringIO(body[1:])))[1]
-    assert row[1] == "Created user carol@contoso.com"
+    assert row[1] == "Created person carol@contoso.com"
     assert row[12] == generated_key.api_key.prefix
 
 
@@ -207,7 +207,7 @@ def test_cells_that_look_like_formulas_are_neutralised(admin_client, company, da
     assert row["Detail"] == "'" + dangerous
     assert row["SCIM error type"] == "'" + dangerous[:32]
     # The sentence starts with words, so it is safe as it is.
-    assert row["Activity"].startswith("Create user ")
+    assert row["Activity"].startswith("Create person ")
     for value in rows[1]:
         assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
 

@@ -103,21 +103,21 @@ def test_real_scim_requests_read_as_sentences(admin_client, entra, company):
 
     # Changes and failures by default; the lookup is under Everything.
     page = text_of(admin_client.get(ACTIVITY_URL))
-    assert "Looked up user bob@contoso.com" not in summaries(page)
+    assert "Looked up person bob@contoso.com" not in summaries(page)
     page = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
     assert summaries(page) == [
-        "Looked up user bob@contoso.com",
+        "Looked up person bob@contoso.com",
         "Deactivated alice@contoso.com",
         "Added 3 members to Sales",
-        "Created group Sales",
-        "Created user u2@contoso.com",
-        "Created user u1@contoso.com",
-        "Created user u0@contoso.com",
-        "Create user alice@contoso.com",
-        "Created user alice@contoso.com",
+        "Created team Sales",
+        "Created person u2@contoso.com",
+        "Created person u1@contoso.com",
+        "Created person u0@contoso.com",
+        "Create person alice@contoso.com",
+        "Created person alice@contoso.com",
     ]
     # Status and error detail of the failed create.
-    failed = page[page.index("Create user alice@contoso.com") :]
+    failed = page[page.index("Create person alice@contoso.com") :]
     failed = failed[: failed.index("</tr>")]
     assert 'badge--warning">Failed' in failed
     assert "409 uniqueness" in failed
@@ -141,8 +141,8 @@ def test_words_for_members_and_missing_counts(company):
         == "Changed the members of Sales: 2 added, 1 removed"
     )
     assert words("add_members", outcome=Outcome.FAILED) == "Add members to Sales"
-    assert words("create_user", name="", outcome=Outcome.REJECTED_KEY) == "Create user"
-    assert words("list_users", name="") == "Listed users"
+    assert words("create_user", name="", outcome=Outcome.REJECTED_KEY) == "Create person"
+    assert words("list_users", name="") == "Listed people"
     assert words("get_schemas", name="") == "Read the schemas"
     assert words("some_new_thing", name="x") == "Some new thing x"
 
@@ -165,11 +165,11 @@ def mixed_log(company):
     record(company, name="Sales", operation="add_members", changes=member_changes(added=3), at=t)
 
 
-MEMBERS, LIST, SALES = "Added 3 members to Sales", "List users", "Created group Sales"
+MEMBERS, LIST, SALES = "Added 3 members to Sales", "List people", "Created team Sales"
 BOB, ALICIA, ALICE = (
-    "Create user bob@contoso.com",
+    "Create person bob@contoso.com",
     "Deactivated Alicia@contoso.com",
-    "Created user alice@contoso.com",
+    "Created person alice@contoso.com",
 )
 EVERYTHING = [MEMBERS, LIST, SALES, BOB, ALICIA, ALICE]
 
@@ -231,7 +231,7 @@ def page_links(page: str) -> dict[str, str]:
 
 def test_pages_walk_the_whole_log_newest_first_and_back(admin_client, company):
     bulk_events(company, 120)
-    names = [f"Looked up user user{i:05d}@contoso.com" for i in range(120)]
+    names = [f"Looked up person user{i:05d}@contoso.com" for i in range(120)]
 
     first = text_of(admin_client.get(ACTIVITY_URL, {"show": "all"}))
     assert summaries(first) == names[:50]
@@ -295,13 +295,13 @@ def test_a_malformed_cursor_shows_the_first_page(admin_client, company, cursor):
     record(company, name="alice@contoso.com")
     for direction in ("before", "after"):
         page = text_of(admin_client.get(f"{ACTIVITY_URL}?{direction}={cursor}"))
-        assert summaries(page) == ["Created user alice@contoso.com"]
+        assert summaries(page) == ["Created person alice@contoso.com"]
 
 
 def test_a_nul_character_in_the_search_is_ignored_not_a_database_error(admin_client, company):
     record(company, name="alice@contoso.com")
     page = text_of(admin_client.get(f"{ACTIVITY_URL}?q=al%00ice"))
-    assert summaries(page) == ["Created user alice@contoso.com"]
+    assert summaries(page) == ["Created person alice@contoso.com"]
 
 
 def test_a_page_costs_the_same_queries_with_many_rows(
@@ -340,7 +340,7 @@ def test_another_companys_events_never_appear(
         "operation=create_user",
     ):
         rows = summaries(text_of(admin_client.get(f"{ACTIVITY_URL}?{query}")))
-        assert rows == ([] if "secret" in query else ["Created user alice@contoso.com"])
+        assert rows == ([] if "secret" in query else ["Created person alice@contoso.com"])
 
     # A cursor taken from the other company's log shows nothing of it either.
     theirs = ProvisioningEvent.objects.filter(company=other_company).latest("created_at")
@@ -361,7 +361,7 @@ def test_requests_with_an_unknown_key_write_no_row_a_revoked_key_belongs_to_its_
     api_key_revoke(api_key=generated_key.api_key, revoked_by=admin_user)
     ScimClient(HTTP_AUTHORIZATION=f"Bearer {generated_key.plaintext}").get(f"{BASE}/Users")
     page = text_of(admin_client.get(f"{ACTIVITY_URL}?outcome=rejected_key"))
-    assert summaries(page) == ["List users"]
+    assert summaries(page) == ["List people"]
     assert f"Key <code>{generated_key.api_key.masked}</code>" in page
     assert "This API key was revoked." in page
     assert generated_key.plaintext not in page
@@ -386,7 +386,7 @@ def test_the_integration_page_summarises_the_latest_activity_and_links_to_it(adm
         record(company, name=f"user{i}@contoso.com", at=timezone.now() - timedelta(minutes=i))
     page = text_of(admin_client.get(DETAIL_URL))
     section = page[page.index('aria-labelledby="activity-title"') :]
-    assert summaries(section) == [f"Created user user{i}@contoso.com" for i in range(5)]
+    assert summaries(section) == [f"Created person user{i}@contoso.com" for i in range(5)]
     assert f'href="{ACTIVITY_URL}">View all activity</a>' in section
     assert f'href="{ACTIVITY_URL}?outcome=failed">Failed requests</a>' in section
     assert reverse("integrations:audit_trail", kwargs={"provider": "entra-id"}) in page
