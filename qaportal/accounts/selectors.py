@@ -308,14 +308,31 @@ def person_page(
     """Page `number` (from 1) of `person_list`, in one query: the total rides along as an
     uncorrelated sub-select, computed once (a window count would read and sort every
     matching row for a page of 50). Without a filter it is the trigger-kept count
-    (CompanyUserCount), the same at 100 people as at 100,000; with one, a COUNT of the
-    matches, which the search's trigram indexes keep small.
+    (CompanyUserCount), the same at 100 people as at 100,000; with only a status, that count
+    and the deactivated people's small partial index; otherwise a COUNT of the matches, which
+    the search's trigram indexes keep small.
 
     A page past the end (a shared link after people left) is the last page instead.
     """
     filters = filters or PeopleFilter()
     matching = person_list(company=company, filters=filters)
-    if filters.search or filters.status or filters.team_id:
+    if filters.status in ("active", "deactivated") and not (filters.search or filters.team_id):
+        # Deactivated people are counted from their small partial index; active ones are
+        # the kept count less those.
+        deactivated = Subquery(
+            _people_matching(company=company, filters=PeopleFilter(status="deactivated"))
+            .order_by()
+            .values("company_id")
+            .annotate(total=Count("id"))
+            .values("total"),
+            output_field=IntegerField(),
+        )
+        deactivated = Coalesce(deactivated, Value(0))
+        if filters.status == "active":
+            counted_total = Coalesce(_kept_count(company), Value(0)) - deactivated
+        else:
+            counted_total = deactivated
+    elif filters.search or filters.status or filters.team_id:
         counted = (
             _people_matching(company=company, filters=filters)
             .order_by()
@@ -323,14 +340,9 @@ def person_page(
             .annotate(total=Count("id"))
             .values("total")
         )
+        counted_total = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
     else:
-        counted = (
-            CompanyUserCount.objects.filter(company_id=company.pk, role=User.Role.LEARNER)
-            .order_by()
-            .values("company_id")
-            .annotate(total=Sum("count"))
-            .values("total")
-        )
+        counted_total = Coalesce(_kept_count(company), Value(0))
     number = max(1, number)
     # The page's ids first, from the sort's index alone: OFFSET then skips index entries, not
     # rows whose teams PostgreSQL would look up and throw away (page 2,000 of 100,000).
@@ -339,9 +351,7 @@ def person_page(
         .order_by(*_people_order(filters))
         .values("id")[(number - 1) * size : number * size]
     )
-    people = matching.filter(pk__in=page_ids).annotate(
-        total=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-    )
+    people = matching.filter(pk__in=page_ids).annotate(total=counted_total)
     rows = list(people)
     if not rows and number > 1:
         total = _people_matching(company=company, filters=filters).count()
@@ -350,6 +360,18 @@ def person_page(
             return person_page(company=company, filters=filters, number=last, size=size)
     total = rows[0].total if rows else 0
     return PeoplePage(people=rows, total=total, number=number, size=size)
+
+
+def _kept_count(company: Company) -> Subquery:
+    """The company's number of people from the trigger-kept CompanyUserCount rows."""
+    return Subquery(
+        CompanyUserCount.objects.filter(company_id=company.pk, role=User.Role.LEARNER)
+        .order_by()
+        .values("company_id")
+        .annotate(total=Sum("count"))
+        .values("total"),
+        output_field=IntegerField(),
+    )
 
 
 def _reversed(term):

@@ -121,10 +121,15 @@ def test_people_search_matches_any_part_of_a_name_username_or_email(
     assert f"{len(found)} {'person' if len(found) == 1 else 'people'} match" in text
 
 
-def test_people_filters_by_status_and_team(admin_client, contoso):
+def test_people_filters_by_status_and_team(admin_client, contoso, other_company):
+    # Another company's deactivated people count nowhere here.
+    LearnerFactory(company=other_company, display_name="Zed Other", is_active=False)
     deactivated = text_of(admin_client.get(PEOPLE_URL, {"status": "deactivated"}))
     assert "Bob Brown" in deactivated
     assert "Alice Adams" not in deactivated
+    assert "1 person match" in deactivated
+    active = text_of(admin_client.get(PEOPLE_URL, {"status": "active"}))
+    assert "2 people match" in active
     in_sales = text_of(
         admin_client.get(PEOPLE_URL, {"team": contoso["sales"].pk, "status": "active"})
     )
