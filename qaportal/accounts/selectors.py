@@ -288,16 +288,21 @@ class PeoplePage:
         return self.number < self.page_count
 
 
+# Far past any company's last page, and small enough that its OFFSET fits a bigint.
+MAX_PEOPLE_PAGE_NUMBER = 10**9
+
+
 def person_page(
     *, company: Company, filters: PeopleFilter | None = None, number: int = 1, size: int = 50
 ) -> PeoplePage:
     """Page `number` (from 1) of `person_list`, in one query: the total is a window count
     over the matching rows (COUNT(*) OVER ()), so no separate COUNT query.
 
-    A page past the end (a shared link after people left) is the last page instead.
+    A page past the end (a shared link after people left) is the last page instead; so is a
+    number whose OFFSET would not fit a PostgreSQL bigint.
     """
     people = person_list(company=company, filters=filters).annotate(total=Window(Count("id")))
-    number = max(1, number)
+    number = min(max(1, number), MAX_PEOPLE_PAGE_NUMBER)
     rows = list(people[(number - 1) * size : number * size])
     if not rows and number > 1:
         total = people.count()
