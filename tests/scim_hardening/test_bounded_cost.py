@@ -19,6 +19,7 @@ from scim.constants import (
     MAX_MULTI_VALUED_ITEMS,
     MAX_PATCH_OPERATIONS,
     MAX_PAYLOAD_BYTES,
+    MAX_PROJECTION_ATTRIBUTES,
     MAX_VALUES_PER_OPERATION,
     SEARCH_REQUEST_URN,
 )
@@ -261,6 +262,33 @@ def test_rfc7644_s3_4_3_root_search_pages_render_a_bounded_number_of_members(sci
     assert [group["displayName"] for group in second["Resources"]] == ["Big 2", "Big 3"]
     lean = {**search, "excludedAttributes": ["members"]}
     assert scim_client.post_json(f"{BASE}/.search", lean).json()["itemsPerPage"] == 4
+
+
+@pytest.mark.parametrize("member", ["attributes", "excludedAttributes"])
+def test_rfc7644_s3_4_3_search_attribute_lists_are_bounded(scim_client, company, member):
+    # A 2 MB SearchRequest holds 300,000 names: each was matched against every resource of
+    # the page (30 s of CPU for a page of 100 users). The query string never held that many.
+    LearnerFactory.create_batch(100, company=company)
+    names = ["userName", "name.givenName", "emails.value", "externalId"]
+    most = [names[i % len(names)] for i in range(MAX_PROJECTION_ATTRIBUTES)]
+    response, elapsed = timed(
+        lambda: scim_client.post_json(f"{BASE}/Users/.search", {member: most, "count": 100})
+    )
+    assert response.status_code == 200
+    assert response.json()["itemsPerPage"] == 100
+    assert elapsed < BUDGET_SECONDS
+    for too_many in ([*most, "userName"], ["x"] * 300_000, ",".join(["x"] * 300_000)):
+        response, elapsed = timed(
+            lambda too_many=too_many: scim_client.post_json(
+                f"{BASE}/Users/.search", {member: too_many}
+            )
+        )
+        assert response.status_code == 400
+        assert response.json()["scimType"] == "tooMany"
+        assert str(MAX_PROJECTION_ATTRIBUTES) in response.json()["detail"]
+        assert elapsed < BUDGET_SECONDS
+    query = {member: ",".join([*most, "userName"])}
+    assert scim_client.get(f"{BASE}/Users", query).json()["scimType"] == "tooMany"
 
 
 def test_rfc7644_s3_3_resource_bodies_above_the_attribute_limit_are_400_too_many(scim_client):
