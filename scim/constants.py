@@ -36,6 +36,10 @@ MAX_BODY_ATTRIBUTES = 1_000
 # Values of one operation or attribute, e.g. the members a group PATCH adds. Entra sends at most
 # a few hundred members per operation; a PUT/POST of a group may list many thousands: 400 tooMany.
 MAX_VALUES_PER_OPERATION = 10_000
+# Names of one `attributes` or `excludedAttributes` list (RFC 7644 §3.4.2.5), each matched
+# against every resource of a page; a user has about 60 attribute and sub-attribute names. A
+# SearchRequest body could otherwise list hundreds of thousands: 400 tooMany.
+MAX_PROJECTION_ATTRIBUTES = 100
 # Filters (RFC 7644 §3.4.2.2): characters, comparisons (attribute operator value), and nesting
 # of parentheses and [value filters]; all checked before the filter is parsed: 400 invalidFilter.
 MAX_FILTER_LENGTH = 4_096

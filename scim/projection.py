@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from .errors import InvalidPath, InvalidValue
+from .constants import MAX_PROJECTION_ATTRIBUTES
+from .errors import InvalidPath, InvalidValue, TooMany
 from .patch import parse_path
 
 # Returned whatever the client asks (RFC 7643 §7: "returned" is "always").
@@ -55,8 +56,15 @@ class Projection:
 def _parse(raw: str | None) -> tuple[tuple[str | None, str, str | None], ...]:
     if not raw:
         return ()
+    items = raw.split(",", MAX_PROJECTION_ATTRIBUTES + 1)
+    if len(items) > MAX_PROJECTION_ATTRIBUTES:
+        # Each name is matched against every resource of the page: the cost is bounded here.
+        raise TooMany(
+            f"attributes and excludedAttributes may name at most {MAX_PROJECTION_ATTRIBUTES} "
+            "attributes."
+        )
     parsed = []
-    for item in raw.split(","):
+    for item in items:
         if not item.strip():
             continue
         try:

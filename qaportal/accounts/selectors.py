@@ -302,6 +302,10 @@ class PeoplePage:
         return self.number < self.page_count
 
 
+# Far past any company's last page, and small enough that its OFFSET fits a bigint.
+MAX_PEOPLE_PAGE_NUMBER = 10**9
+
+
 def person_page(
     *, company: Company, filters: PeopleFilter | None = None, number: int = 1, size: int = 50
 ) -> PeoplePage:
@@ -312,7 +316,8 @@ def person_page(
     and the deactivated people's small partial index; otherwise a COUNT of the matches, which
     the search's trigram indexes keep small.
 
-    A page past the end (a shared link after people left) is the last page instead.
+    A page past the end (a shared link after people left) is the last page instead; so is a
+    number whose OFFSET would not fit a PostgreSQL bigint.
     """
     filters = filters or PeopleFilter()
     matching = person_list(company=company, filters=filters)
@@ -343,7 +348,7 @@ def person_page(
         counted_total = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
     else:
         counted_total = Coalesce(_kept_count(company), Value(0))
-    number = max(1, number)
+    number = min(max(1, number), MAX_PEOPLE_PAGE_NUMBER)
     # The page's ids first, from the sort's index alone: OFFSET then skips index entries, not
     # rows whose teams PostgreSQL would look up and throw away (page 2,000 of 100,000).
     page_ids = (

@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 
 from .. import selectors
 from ..adapters import ScimGroup, ScimUser
-from ..constants import GROUP_URN, USER_URN
+from ..constants import GROUP_URN, MAX_MEMBERS_PER_LIST_PAGE, USER_URN
 from ..errors import InvalidValue
 from ..filters import FILTERED_USER_ATTRIBUTES, GROUP_FIELDS, GroupFilterQuery, UserFilterQuery
 from ..http import ScimView
@@ -28,7 +28,9 @@ class RootSearchView(ScimView):
     `totalResults` is the sum. The filter is applied to each type, an attribute only the other
     type has being unassigned, so a comparison on it is false (RFC 7644 §3.4.2.2): `userName
     eq "…"` finds users only. `sortBy` is refused (400 invalidValue): one order across two
-    kinds of resource would be an unindexed sort of both, and the per-type searches sort.
+    kinds of resource would be an unindexed sort of both, and the per-type searches sort. Its
+    groups are held to the member limit of a /Groups page (a page may then hold fewer
+    resources than `count`; itemsPerPage says how many).
     """
 
     http_method_names = ["post"]
@@ -50,13 +52,24 @@ class RootSearchView(ScimView):
             count=query.count,
             with_groups=projection.wants("groups"),
         )
-        groups, groups_total = selectors.group_page(
-            company_id=company_id,
-            condition=group_condition,
-            start=max(query.start - users_total, 1),
-            count=query.count - len(users),
-            with_members=projection.wants("members"),
-        )
+        group_start, group_count = max(query.start - users_total, 1), query.count - len(users)
+        if projection.wants("members"):
+            # As on a /Groups page: at most MAX_MEMBERS_PER_LIST_PAGE members rendered.
+            groups, groups_total = selectors.group_page_with_members(
+                company_id=company_id,
+                condition=group_condition,
+                start=group_start,
+                count=group_count,
+                member_budget=MAX_MEMBERS_PER_LIST_PAGE,
+            )
+        else:
+            groups, groups_total = selectors.group_page(
+                company_id=company_id,
+                condition=group_condition,
+                start=group_start,
+                count=group_count,
+                with_members=False,
+            )
         resources = [
             projection.apply(ScimUser(user, request=request).to_dict(), core_urn=USER_URN)
             for user in users

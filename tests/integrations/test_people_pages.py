@@ -364,3 +364,11 @@ def test_a_create_refused_for_a_taken_username_shows_on_the_person_who_has_it(ad
     assert "Microsoft Entra ID could not create this person" in history
     assert "Someone with this username already exists in QA." in history
     assert history.index("could not create") < history.index("Created by Microsoft Entra ID")
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "184467440737095518"])
+def test_a_page_number_too_large_for_the_database_is_the_last_page(admin_client, contoso, number):
+    # Its OFFSET would not fit a PostgreSQL bigint ("bigint out of range": a 500).
+    response = admin_client.get(PEOPLE_URL, {"page": number})
+    assert response.status_code == 200
+    assert "Carol Clark" in text_of(response)

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from django.db import connection
 
 from qaportal.accounts.models import GroupMembership, User
 from scim.constants import (
@@ -18,7 +19,9 @@ from scim.constants import (
     MAX_MULTI_VALUED_ITEMS,
     MAX_PATCH_OPERATIONS,
     MAX_PAYLOAD_BYTES,
+    MAX_PROJECTION_ATTRIBUTES,
     MAX_VALUES_PER_OPERATION,
+    SEARCH_REQUEST_URN,
 )
 from tests.factories import LearnerFactory, TeamFactory
 from tests.scim.conftest import BASE, PATCH_OP, SCIM_JSON, USER
@@ -227,6 +230,65 @@ def test_rfc7644_s3_4_2_4_group_list_pages_render_a_bounded_number_of_members(sc
     # Without members a page holds what was asked for.
     lean = scim_client.get(f"{BASE}/Groups", {"excludedAttributes": "members"}).json()
     assert lean["itemsPerPage"] == 4
+
+
+def test_rfc7644_s3_4_3_root_search_pages_render_a_bounded_number_of_members(scim_client, company):
+    # The teams of a /.search page are held to the /Groups page's member limit as well: four
+    # teams of 0.4 x the limit each make a page of two, and the client pages on to the rest.
+    per_team = MAX_MEMBERS_PER_LIST_PAGE * 4 // 10
+    learners = User.objects.bulk_create(
+        [
+            User(company=company, role=User.Role.LEARNER, user_name=f"m{i}@contoso.com")
+            for i in range(per_team)
+        ]
+    )
+    teams = [TeamFactory(company=company, display_name=f"Big {i}") for i in range(4)]
+    GroupMembership.objects.bulk_create(
+        [GroupMembership(group=team, user=learner) for team in teams for learner in learners]
+    )
+    with connection.cursor() as cursor:
+        # Statistics for the bulk-created rows, as autovacuum keeps them: without any, the
+        # planner reads the filtered user half of the search with a plan for an empty table.
+        cursor.execute("ANALYZE accounts_user; ANALYZE accounts_groupmembership")
+    search = {"schemas": [SEARCH_REQUEST_URN], "filter": 'displayName sw "Big"', "count": 100}
+    first, elapsed = timed(lambda: scim_client.post_json(f"{BASE}/.search", search))
+    assert first.status_code == 200
+    assert elapsed < BUDGET_SECONDS
+    body = first.json()
+    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (4, 2, 1)
+    assert [group["displayName"] for group in body["Resources"]] == ["Big 0", "Big 1"]
+    assert all(len(group["members"]) == per_team for group in body["Resources"])
+    second = scim_client.post_json(f"{BASE}/.search", {**search, "startIndex": 3}).json()
+    assert [group["displayName"] for group in second["Resources"]] == ["Big 2", "Big 3"]
+    lean = {**search, "excludedAttributes": ["members"]}
+    assert scim_client.post_json(f"{BASE}/.search", lean).json()["itemsPerPage"] == 4
+
+
+@pytest.mark.parametrize("member", ["attributes", "excludedAttributes"])
+def test_rfc7644_s3_4_3_search_attribute_lists_are_bounded(scim_client, company, member):
+    # A 2 MB SearchRequest holds 300,000 names: each was matched against every resource of
+    # the page (30 s of CPU for a page of 100 users). The query string never held that many.
+    LearnerFactory.create_batch(100, company=company)
+    names = ["userName", "name.givenName", "emails.value", "externalId"]
+    most = [names[i % len(names)] for i in range(MAX_PROJECTION_ATTRIBUTES)]
+    response, elapsed = timed(
+        lambda: scim_client.post_json(f"{BASE}/Users/.search", {member: most, "count": 100})
+    )
+    assert response.status_code == 200
+    assert response.json()["itemsPerPage"] == 100
+    assert elapsed < BUDGET_SECONDS
+    for too_many in ([*most, "userName"], ["x"] * 300_000, ",".join(["x"] * 300_000)):
+        response, elapsed = timed(
+            lambda too_many=too_many: scim_client.post_json(
+                f"{BASE}/Users/.search", {member: too_many}
+            )
+        )
+        assert response.status_code == 400
+        assert response.json()["scimType"] == "tooMany"
+        assert str(MAX_PROJECTION_ATTRIBUTES) in response.json()["detail"]
+        assert elapsed < BUDGET_SECONDS
+    query = {member: ",".join([*most, "userName"])}
+    assert scim_client.get(f"{BASE}/Users", query).json()["scimType"] == "tooMany"
 
 
 def test_rfc7644_s3_3_resource_bodies_above_the_attribute_limit_are_400_too_many(scim_client):
