@@ -63,7 +63,8 @@ class PeopleFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=256,
+        # The longest field searched (a display name) holds 512 characters.
+        max_length=512,
         widget=forms.TextInput(
             attrs={
                 "type": "search",
@@ -89,8 +90,13 @@ class PeopleFilterForm(forms.Form):
     def filters(self) -> PeopleFilter:
         self.is_valid()
         data = {name: self.cleaned_data.get(name) for name in self.fields}
+        search = (data["q"] or "").strip()
+        if "q" in self.errors:
+            # Too long to be part of any name: it matches no one (and the page says why),
+            # rather than being dropped and showing everyone.
+            search = str(self.data.get("q", ""))[: self.fields["q"].max_length + 1]
         return PeopleFilter(
-            search=(data["q"] or "").strip(),
+            search=search,
             status=data["status"] or "",
             team_id=data["team"] or None,
             sort=data["sort"] or "name",

@@ -372,3 +372,13 @@ def test_a_page_number_too_large_for_the_database_is_the_last_page(admin_client,
     response = admin_client.get(PEOPLE_URL, {"page": number})
     assert response.status_code == 200
     assert "Carol Clark" in text_of(response)
+
+
+def test_a_search_too_long_for_any_name_matches_no_one_and_says_why(admin_client, contoso):
+    """Dropping it would show (and export) everyone as if it had matched."""
+    response = admin_client.get(PEOPLE_URL, {"q": "a" * 600})
+    text = text_of(response)
+    assert response.status_code == 200
+    assert "0 people match" in text
+    assert "Alice Adams" not in text
+    assert "at most 512 characters" in text
