@@ -9,13 +9,11 @@ up through a selector filtered on `request.user.company`: another company's pers
 from dataclasses import dataclass
 
 from django import forms
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
 from django.views import View
 
-from qaportal.accounts.mixins import CompanyAdminRequiredMixin, client_ip_address
+from qaportal.accounts.mixins import CompanyAdminRequiredMixin
 from qaportal.accounts.models import User
 from qaportal.accounts.selectors import (
     PeopleFilter,
@@ -24,7 +22,6 @@ from qaportal.accounts.selectors import (
     team_list,
 )
 
-from .exports.kinds import csv_chunks
 from .exports.people import (
     PEOPLE_EXPORT,
     PEOPLE_EXPORT_HEADER,
@@ -32,13 +29,11 @@ from .exports.people import (
     people_export_params,
     people_export_rows,
 )
-from .exports.services import export_streamed_record
-from .exports.views import export_job_start_response, export_offer_response
+from .exports.views import export_immediate_or_offer_response, export_job_start_response
 from .selectors.people import person_event_list, person_last_sign_in_get
 from .wording import person_history_entry
 
 PEOPLE_PER_PAGE = 50
-EXPORT_CHUNK_SIZE = 2000
 
 STATUS_CHOICES = [("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")]
 SORT_CHOICES = [
@@ -183,32 +178,15 @@ class PersonExportView(CompanyAdminRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         company = request.user.company
         params = self._params(request)
-        limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
-        rows = people_export_count(company=company, params=params, limit=limit + 1)
-        if rows > limit:
-            return export_offer_response(
-                request, kind=PEOPLE_EXPORT, params=params, at_least_rows=limit
-            )
-        export_streamed_record(
-            company=company,
+        return export_immediate_or_offer_response(
+            request,
             kind=PEOPLE_EXPORT,
             params=params,
-            rows=rows,
-            downloaded_by=request.user,
-            ip_address=client_ip_address(request),
+            count=lambda limit: people_export_count(company=company, params=params, limit=limit),
+            header=PEOPLE_EXPORT_HEADER,
+            rows=lambda: people_export_rows(company=company, params=params),
+            filename_prefix="people",
         )
-        response = StreamingHttpResponse(
-            csv_chunks(
-                header=PEOPLE_EXPORT_HEADER,
-                rows=people_export_rows(company=company, params=params),
-                rows_per_chunk=EXPORT_CHUNK_SIZE,
-            ),
-            content_type="text/csv; charset=utf-8",
-        )
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="people-{stamp}.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
 
     def post(self, request: HttpRequest) -> HttpResponse:
         return export_job_start_response(request, kind=PEOPLE_EXPORT, params=self._params(request))

@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,9 +39,7 @@ from .exports.activity import (
     activity_export_params,
     activity_export_rows,
 )
-from .exports.kinds import csv_chunks
-from .exports.services import export_streamed_record
-from .exports.views import export_job_start_response, export_offer_response
+from .exports.views import export_immediate_or_offer_response, export_job_start_response
 from .models import ApiKey, Integration, ProvisioningEvent
 from .sections import integration_sections_build
 from .selectors.activity import (
@@ -72,7 +70,6 @@ KEYS_PER_PAGE = 20
 ACTIVITY_PER_PAGE = 50
 ACTIVITY_PREVIEW_SIZE = 5
 AUDIT_PER_PAGE = 50
-EXPORT_CHUNK_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -486,33 +483,16 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
         params = activity_export_params(
             ActivityFilterForm(request.GET, default_show="all").filters()
         )
-        limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
-        rows = activity_export_count(company=request.user.company, params=params, limit=limit + 1)
-        if rows > limit:
-            return export_offer_response(
-                request, kind=ACTIVITY_EXPORT, params=params, at_least_rows=limit
-            )
-        export_streamed_record(
-            company=request.user.company,
+        company = request.user.company
+        return export_immediate_or_offer_response(
+            request,
             kind=ACTIVITY_EXPORT,
             params=params,
-            rows=rows,
-            downloaded_by=request.user,
-            ip_address=client_ip_address(request),
+            count=lambda limit: activity_export_count(company=company, params=params, limit=limit),
+            header=EXPORT_HEADER,
+            rows=lambda: activity_export_rows(company=company, params=params),
+            filename_prefix=f"provisioning-activity-{self.integration.provider}",
         )
-        response = StreamingHttpResponse(
-            csv_chunks(
-                header=EXPORT_HEADER,
-                rows=activity_export_rows(company=request.user.company, params=params),
-                rows_per_chunk=EXPORT_CHUNK_SIZE,
-            ),
-            content_type="text/csv; charset=utf-8",
-        )
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        filename = f"provisioning-activity-{self.integration.provider}-{stamp}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "no-store"
-        return response
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         params = activity_export_params(

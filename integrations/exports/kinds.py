@@ -66,6 +66,10 @@ def csv_safe(value: object) -> object:
     return value
 
 
+# Rows a streamed CSV export writes per chunk (a web worker's memory stays small).
+EXPORT_CHUNK_SIZE = 2000
+
+
 def csv_chunks(
     *, header: Sequence[str], rows: Iterable[Sequence[object]], rows_per_chunk: int
 ) -> Iterator[str]:

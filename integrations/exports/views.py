@@ -4,9 +4,18 @@ A job is looked up through export_job_list(company=request.user.company), so ano
 company's job is a 404 like a missing one; only company admins reach these views.
 """
 
+from collections.abc import Callable, Iterable, Sequence
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
@@ -14,13 +23,14 @@ from django.views import View
 from qaportal.accounts.mixins import CompanyAdminRequiredMixin, client_ip_address
 
 from ..models import ExportJob
-from .kinds import export_filename, export_kind_get
+from .kinds import EXPORT_CHUNK_SIZE, csv_chunks, export_filename, export_kind_get
 from .selectors import export_job_list
 from .services import (
     ExportLimitReached,
     export_job_download_record,
     export_job_start,
     export_storage,
+    export_streamed_record,
 )
 
 RECENT_JOBS = 10
@@ -56,6 +66,41 @@ def export_offer_response(
         "settings_tab": "integrations",
     }
     return render(request, "integrations/export_offer.html", context)
+
+
+def export_immediate_or_offer_response(
+    request: HttpRequest,
+    *,
+    kind: str,
+    params: dict,
+    count: Callable[[int], int],
+    header: Sequence[str],
+    rows: Callable[[], Iterable[Sequence[object]]],
+    filename_prefix: str,
+) -> HttpResponse:
+    """A CSV export streamed now when it has at most QA_EXPORT_IMMEDIATE_MAX_ROWS rows
+    (`count(limit)` counts up to `limit`), audited; otherwise the page offering a job."""
+    company = request.user.company
+    limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
+    counted = count(limit + 1)
+    if counted > limit:
+        return export_offer_response(request, kind=kind, params=params, at_least_rows=limit)
+    export_streamed_record(
+        company=company,
+        kind=kind,
+        params=params,
+        rows=counted,
+        downloaded_by=request.user,
+        ip_address=client_ip_address(request),
+    )
+    response = StreamingHttpResponse(
+        csv_chunks(header=header, rows=rows(), rows_per_chunk=EXPORT_CHUNK_SIZE),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{filename_prefix}-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def export_job_start_response(request: HttpRequest, *, kind: str, params: dict) -> HttpResponse:

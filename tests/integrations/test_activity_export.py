@@ -9,9 +9,9 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from integrations.exports.activity import EXPORT_HEADER
+from integrations.exports.kinds import EXPORT_CHUNK_SIZE
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_record
-from integrations.views import EXPORT_CHUNK_SIZE
 from tests.factories import LearnerFactory, member_changes
 from tests.scim.conftest import BASE, ScimClient
 
