@@ -76,7 +76,7 @@ format: install
 test: services install node_modules/.installed lint
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# Load and scale benchmarks on PostgreSQL + gunicorn (bench/README.md); about 10-12 minutes.
+# Load and scale benchmarks on PostgreSQL + gunicorn (bench/README.md); about 12-14 minutes.
 # BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--only queries,throughput".
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qaportal_bench
 
