@@ -181,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="queries,throughput,scale,group,initial,neighbour",
-        help="comma-separated parts to run: queries, throughput, scale, group, initial, neighbour",
+        default="queries,throughput,scale,people,group,initial,neighbour",
+        help="comma-separated parts to run: queries, throughput, scale, people, group, "
+        "initial, neighbour",
     )
     parser.add_argument(
         "--profile",
