@@ -30,7 +30,8 @@ from .exports.people import (
     people_export_rows,
 )
 from .exports.views import export_immediate_or_offer_response, export_job_start_response
-from .selectors.people import person_event_list, person_last_sign_in_get
+from .selectors.activity import ActivityCursor
+from .selectors.people import person_event_page, person_last_sign_in_get
 from .wording import person_history_entry
 
 PEOPLE_PER_PAGE = 50
@@ -202,7 +203,8 @@ class PersonDetailView(CompanyAdminRequiredMixin, View):
         if person is None:
             raise Http404("No such person.")
         scim_id = str(person.scim_id)
-        events = person_event_list(company=company, person=person)
+        before = ActivityCursor.decode(request.GET.get("before"))
+        events, older = person_event_page(company=company, person=person, before=before)
         manager = person.manager
         context = {
             "person": person,
@@ -214,5 +216,7 @@ class PersonDetailView(CompanyAdminRequiredMixin, View):
             "emails": [item for item in person.emails or () if isinstance(item, dict)],
             "last_sign_in": person_last_sign_in_get(company=company, person=person),
             "history": [person_history_entry(event, scim_id=scim_id) for event in events],
+            "history_is_newest": before is None,
+            "history_older_cursor": older.encode() if older else None,
         }
         return render(request, "integrations/person_detail.html", context)

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from qaportal.accounts.models import Company, User
 
 from ..models import MEMBER_OPERATIONS, ProvisioningEvent
+from .activity import ActivityCursor
 
 Operation = ProvisioningEvent.Operation
 HISTORY_SIZE = 100
@@ -59,15 +60,31 @@ def _memberships_of_person(*, company: Company, person: User) -> QuerySet[Provis
     ).order_by("-created_at", "-id")
 
 
-def person_event_list(
-    *, company: Company, person: User, size: int = HISTORY_SIZE
-) -> list[ProvisioningEvent]:
-    """The newest `size` events of the person's History, newest first: two index-served
-    queries of at most `size` rows each, merged."""
-    about = list(_about_person(company=company, person=person)[:size])
-    memberships = list(_memberships_of_person(company=company, person=person)[:size])
-    events = sorted(about + memberships, key=lambda e: (e.created_at, e.pk), reverse=True)
-    return events[:size]
+def person_event_page(
+    *,
+    company: Company,
+    person: User,
+    before: ActivityCursor | None = None,
+    size: int = HISTORY_SIZE,
+) -> tuple[list[ProvisioningEvent], ActivityCursor | None]:
+    """`size` events of the person's History, newest first (older than `before` when given),
+    and the cursor of the next older page (None: no older event). Two index-served queries of
+    at most `size + 1` rows each, merged."""
+    about = _about_person(company=company, person=person)
+    memberships = _memberships_of_person(company=company, person=person)
+    if before is not None:
+        older = Q(created_at__lt=before.created_at) | Q(
+            created_at=before.created_at, id__lt=before.id
+        )
+        about, memberships = about.filter(older), memberships.filter(older)
+    events = sorted(
+        [*about[: size + 1], *memberships[: size + 1]],
+        key=lambda event: (event.created_at, event.pk),
+        reverse=True,
+    )
+    more = len(events) > size
+    events = events[:size]
+    return events, ActivityCursor.of(events[-1]) if more else None
 
 
 def person_last_sign_in_get(*, company: Company, person: User) -> ProvisioningEvent | None:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -382,3 +383,46 @@ def test_a_search_too_long_for_any_name_matches_no_one_and_says_why(admin_client
     assert "0 people match" in text
     assert "Alice Adams" not in text
     assert "at most 512 characters" in text
+
+
+def test_the_history_pages_on_to_every_event_the_log_keeps(
+    admin_client, scim, company, other_company
+):
+    """A page holds HISTORY_SIZE events, newest first; Older reaches the rest, none twice."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.selectors.people import HISTORY_SIZE
+
+    scim_id = _create(scim, "long@contoso.com", displayName="Long History")
+    person = User.objects.get(scim_id=scim_id)
+    start = timezone.now() - timedelta(days=1)
+    ProvisioningEvent.objects.bulk_create(
+        ProvisioningEvent(
+            company=owner,
+            method="PATCH",
+            path=f"{BASE}/Users/{scim_id}",
+            operation=ProvisioningEvent.Operation.UPDATE_USER,
+            resource_type="User",
+            resource_id=scim_id,
+            resource_name="long@contoso.com",
+            status_code=200,
+            outcome=ProvisioningEvent.Outcome.SUCCESS,
+            # Two at each moment: the cursor's id breaks the tie.
+            created_at=start + timedelta(seconds=n // 2),
+        )
+        for n in range(HISTORY_SIZE + 10)
+        for owner in (company, other_company)
+    )
+    first = admin_client.get(person_url(person)).content.decode()
+    assert first.count('class="history__entry') == HISTORY_SIZE
+    older = re.search(r'href="([^"]*\?before=[^"#]*)#history-title" rel="next">Older', first)
+    assert older is not None
+    second = admin_client.get(older.group(1).replace("&amp;", "&")).content.decode()
+    # The rest: 10 updates and the create, and a link back to the newest.
+    assert second.count('class="history__entry') == 11
+    assert 'rel="next">Older' not in second
+    assert ">Newest</a>" in second
+    ids = re.findall(r"change id (\d+)", first + second)
+    assert len(ids) == len(set(ids)) == HISTORY_SIZE + 11
