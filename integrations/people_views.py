@@ -24,10 +24,7 @@ from qaportal.accounts.selectors import (
 
 from .exports.people import (
     PEOPLE_EXPORT,
-    PEOPLE_EXPORT_HEADER,
-    people_export_count,
     people_export_params,
-    people_export_rows,
 )
 from .exports.views import export_immediate_or_offer_response, export_job_start_response
 from .selectors.activity import ActivityCursor
@@ -177,16 +174,8 @@ class PersonExportView(CompanyAdminRequiredMixin, View):
         return people_export_params(PeopleFilterForm(request.GET, teams=teams).filters())
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        company = request.user.company
-        params = self._params(request)
         return export_immediate_or_offer_response(
-            request,
-            kind=PEOPLE_EXPORT,
-            params=params,
-            count=lambda limit: people_export_count(company=company, params=params, limit=limit),
-            header=PEOPLE_EXPORT_HEADER,
-            rows=lambda: people_export_rows(company=company, params=params),
-            filename_prefix="people",
+            request, kind=PEOPLE_EXPORT, params=self._params(request)
         )
 
     def post(self, request: HttpRequest) -> HttpResponse:

@@ -34,10 +34,7 @@ from qaportal.accounts.selectors import (
 from .exceptions import ApiKeyNotRevocable
 from .exports.activity import (
     ACTIVITY_EXPORT,
-    EXPORT_HEADER,
-    activity_export_count,
     activity_export_params,
-    activity_export_rows,
 )
 from .exports.views import export_immediate_or_offer_response, export_job_start_response
 from .models import ApiKey, Integration, ProvisioningEvent
@@ -483,15 +480,11 @@ class ProvisioningActivityExportView(CompanyAdminRequiredMixin, CompanyIntegrati
         params = activity_export_params(
             ActivityFilterForm(request.GET, default_show="all").filters()
         )
-        company = request.user.company
         return export_immediate_or_offer_response(
             request,
             kind=ACTIVITY_EXPORT,
             params=params,
-            count=lambda limit: activity_export_count(company=company, params=params, limit=limit),
-            header=EXPORT_HEADER,
-            rows=lambda: activity_export_rows(company=company, params=params),
-            filename_prefix=f"provisioning-activity-{self.integration.provider}",
+            filename_detail=self.integration.provider,
         )
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:

@@ -4,8 +4,6 @@ A job is looked up through export_job_list(company=request.user.company), so ano
 company's job is a 404 like a missing one; only company admins reach these views.
 """
 
-from collections.abc import Callable, Iterable, Sequence
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import (
@@ -69,20 +67,15 @@ def export_offer_response(
 
 
 def export_immediate_or_offer_response(
-    request: HttpRequest,
-    *,
-    kind: str,
-    params: dict,
-    count: Callable[[int], int],
-    header: Sequence[str],
-    rows: Callable[[], Iterable[Sequence[object]]],
-    filename_prefix: str,
+    request: HttpRequest, *, kind: str, params: dict, filename_detail: str = ""
 ) -> HttpResponse:
-    """A CSV export streamed now when it has at most QA_EXPORT_IMMEDIATE_MAX_ROWS rows
-    (`count(limit)` counts up to `limit`), audited; otherwise the page offering a job."""
+    """A CSV export of a registered kind, streamed now when it has at most
+    QA_EXPORT_IMMEDIATE_MAX_ROWS rows (audited); otherwise the page offering a job.
+    `filename_detail` goes after the kind's prefix ("entra-id")."""
+    export_kind = export_kind_get(kind)
     company = request.user.company
     limit = settings.QA_EXPORT_IMMEDIATE_MAX_ROWS
-    counted = count(limit + 1)
+    counted = export_kind.count(company=company, params=params, limit=limit + 1)
     if counted > limit:
         return export_offer_response(request, kind=kind, params=params, at_least_rows=limit)
     export_streamed_record(
@@ -94,11 +87,16 @@ def export_immediate_or_offer_response(
         ip_address=client_ip_address(request),
     )
     response = StreamingHttpResponse(
-        csv_chunks(header=header, rows=rows(), rows_per_chunk=EXPORT_CHUNK_SIZE),
+        csv_chunks(
+            header=export_kind.header,
+            rows=export_kind.rows(company=company, params=params),
+            rows_per_chunk=EXPORT_CHUNK_SIZE,
+        ),
         content_type="text/csv; charset=utf-8",
     )
+    prefix = "-".join(part for part in (export_kind.filename_prefix, filename_detail) if part)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{filename_prefix}-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{prefix}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
 
