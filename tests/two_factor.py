@@ -28,6 +28,16 @@ def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
+def totp_next_unused_code(device: TOTPDevice) -> str:
+    """The code of the step after the last one the device accepted: unused, and inside the
+    tolerance whatever drift the device learnt (a code accepted across a step boundary teaches
+    it a drift, and "now + 1 step" can then fall outside it)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
+    totp.time = device.t0 + (device.last_t + 1) * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
 def two_factor_enable(user: User) -> TwoFactorEnabled:
     """Turn two-factor on for `user` as the set-up page does; returns the device and codes.
 

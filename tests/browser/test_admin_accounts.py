@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 from django.urls import reverse
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from qaportal.accounts.models import User
 from tests.browser.accessibility import serious_violations
@@ -23,6 +24,7 @@ from tests.celery.conftest import (  # noqa: F401 - fixtures
 )
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import CompanyAdminFactory
+from tests.two_factor import totp_next_unused_code
 
 pytestmark = [
     pytest.mark.browser,
@@ -191,7 +193,8 @@ def test_two_factor_set_up_then_sign_in_with_a_code_then_with_a_recovery_code(
     sign_in(page, live_server, admin_user.email)
     expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
     assert serious_violations(page) == []
-    page.get_by_label("Authentication code").fill(code_for(key, steps_ahead=1))
+    device = TOTPDevice.objects.get(user=admin_user, confirmed=True)
+    page.get_by_label("Authentication code").fill(totp_next_unused_code(device))
     page.get_by_role("button", name="Verify and sign in").click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     sign_out(page)
