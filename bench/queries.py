@@ -43,8 +43,8 @@ def wire_trace() -> Iterator[dict]:
 
     Django's query log misses the health-check `SELECT 1`, psycopg's implicit BEGIN and
     COMMIT; the trace has them all. Fills `roundtrips` (client messages that wait for an
-    answer) and `durable_commits` (commits of a transaction that wrote, each waiting for a WAL
-    flush to disk).
+    answer; a statement's preparation, once per connection, is left out) and `durable_commits`
+    (commits of a transaction that wrote, each waiting for a WAL flush to disk).
     """
     from django.db import connection
     from psycopg import pq
@@ -63,22 +63,47 @@ def wire_trace() -> Iterator[dict]:
         os.unlink(trace_path)
         roundtrips = durable = 0
         in_transaction = wrote = False
+        # The extended protocol (bound parameters, prepared statements): Parse names a
+        # statement's SQL, Bind runs one, Sync ends the round trip.
+        parsed: dict[str, str] = {}
+        bound: str | None = None
         for line in text.splitlines():
             parts = line.split("\t", 3)
-            if len(parts) < 4 or parts[0] != "F" or parts[2] not in ("Query", "Sync"):
+            if len(parts) < 3 or parts[0] != "F":
+                continue
+            message, body = parts[2], (parts[3] if len(parts) > 3 else "").strip()
+            if message == "Parse":
+                name, _, sql = body.partition(" ")
+                parsed[name] = sql
+                continue
+            if message == "Bind":
+                bound = parsed.get(body.split(" ", 2)[1], "")
+                continue
+            if message == "Query":
+                sql = body
+            elif message == "Sync":
+                if bound is None:
+                    # A statement's preparation: once per connection, not per request.
+                    continue
+                sql, bound = bound, None
+            else:
                 continue
             roundtrips += 1
-            verb = parts[3].strip().strip('"').split(" ", 1)[0].upper()
+            sql = sql.strip('"')
+            verb = sql.split(" ", 1)[0].upper()
             if verb == "BEGIN":
                 in_transaction, wrote = True, False
             elif verb == "COMMIT":
                 durable += wrote
                 in_transaction = False
-            elif verb in ("INSERT", "UPDATE", "DELETE") or (
-                # A data-modifying WITH (a write and its activity row in one statement).
-                verb == "WITH"
-                and any(w in parts[3].upper() for w in ("INSERT ", "UPDATE ", "DELETE "))
-            ):
+            elif (
+                verb in ("INSERT", "UPDATE", "DELETE")
+                or (
+                    # A data-modifying WITH (a write and its activity row in one statement).
+                    verb == "WITH"
+                    and any(w in sql.upper() for w in ("INSERT ", "UPDATE ", "DELETE "))
+                )
+            ) and "synchronous_commit" not in sql:
                 if in_transaction:
                     wrote = True
                 else:
@@ -118,7 +143,7 @@ def query_counts(tenant: Tenant) -> dict:
         statements = sum(
             1
             for query in captured.captured_queries
-            if query["sql"].split(" ", 1)[0] not in ("BEGIN", "COMMIT", "ROLLBACK")
+            if (query["sql"] or "").split(" ", 1)[0] not in ("BEGIN", "COMMIT", "ROLLBACK")
         )
         results[label] = {
             "status": response.status_code,
@@ -128,7 +153,10 @@ def query_counts(tenant: Tenant) -> dict:
             **wire,
         }
         dump.append(f"== {label}: {method} {path} -> {response.status_code}, {count} queries")
-        dump.extend(f"  {q['sql'][:2500]}" for q in captured.captured_queries)
+        dump.extend(
+            f"  {(q['sql'] or '(a statement prepared earlier on the connection)')[:2500]}"
+            for q in captured.captured_queries
+        )
         return response
 
     # The key's last_used_at is written at most once a minute: not part of any one request.

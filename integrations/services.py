@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from qaportal import metrics
 from qaportal.accounts.models import Company, User
-from qaportal.accounts.prepared import PreparedQuery
+from qaportal.accounts.prepared import PreparedQuery, preparing_cursor
 from qaportal.enqueue import task_enqueue
 
 from . import api_key_format
@@ -400,18 +400,21 @@ _EVENT_FIELDS = (*inspect.signature(_event_values).parameters, "created_at")
 _event_insert_sql: dict[str, str] = {}
 
 
+def _event_table_and_columns() -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    columns = [ProvisioningEvent._meta.get_field(name).column for name in _EVENT_FIELDS]
+    return quote(ProvisioningEvent._meta.db_table), ", ".join(quote(c) for c in columns)
+
+
 def _event_insert(vendor: str) -> str:
     sql = _event_insert_sql.get(vendor)
     if sql is None:
-        quote = connection.ops.quote_name
-        columns = [ProvisioningEvent._meta.get_field(name).column for name in _EVENT_FIELDS]
+        table, columns = _event_table_and_columns()
         # Table and column names come from the model; every value is a parameter.
-        sql = (
-            f"INSERT INTO {quote(ProvisioningEvent._meta.db_table)} "  # noqa: S608
-            f"({', '.join(quote(column) for column in columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        sql = _event_insert_sql[vendor] = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
         )
-        _event_insert_sql[vendor] = sql
     return sql
 
 
@@ -434,51 +437,47 @@ def provisioning_event_log_with_write(
     log row share one durable commit: no crash loses the row of a change that was answered.
     """
     write_sql, write_params = write
-    columns = ", ".join(
-        connection.ops.quote_name(ProvisioningEvent._meta.get_field(name).column)
-        for name in _EVENT_FIELDS
-    )
-    table = connection.ops.quote_name(ProvisioningEvent._meta.db_table)
+    table, columns = _event_table_and_columns()
     event_params = _event_params(fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        # Values of a SELECT list get no type from the INSERT's columns: cast each to its
+        # column's type, so bound parameters (NULL included) need none of their own.
+        values = ", ".join(
+            f"CAST(%s AS {ProvisioningEvent._meta.get_field(name).cast_db_type(connection)})"
+            for name in _EVENT_FIELDS
+        )
+        with preparing_cursor() as cursor:
             # Table and column names come from the models; every value is a parameter.
             cursor.execute(
                 f"WITH written AS ({write_sql}) "  # noqa: S608
-                f"INSERT INTO {table} ({columns}) "
-                f"SELECT {', '.join(['%s'] * len(event_params))} FROM written "
+                f"INSERT INTO {table} ({columns}) SELECT {values} FROM written "
                 "RETURNING (SELECT * FROM written)",
                 [*write_params, *event_params],
             )
             return cursor.fetchone()
-        with transaction.atomic(savepoint=False):
-            cursor.execute(write_sql, write_params)
-            row = cursor.fetchone()
-            if row is not None:
-                cursor.execute(_event_insert(connection.vendor), event_params)
-            return row
+    with connection.cursor() as cursor, transaction.atomic(savepoint=False):
+        cursor.execute(write_sql, write_params)
+        row = cursor.fetchone()
+        if row is not None:
+            cursor.execute(_event_insert(connection.vendor), event_params)
+        return row
 
 
 def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     """provisioning_event_record for the SCIM hot path: the same row, one plain INSERT.
 
     Every SCIM request writes one row, so the INSERT is built once and run without the ORM's
-    model save (no instance, no RETURNING). Inside a transaction it joins it (and is as
-    durable as the change it records). Outside one, with `durable=False` on PostgreSQL, it
-    commits without waiting for its WAL flush (`synchronous_commit = off` for that statement
-    only): an operating-system crash may lose the last fraction of a second of log rows,
-    never a change, and a request no longer waits for a second flush to disk.
+    model save (no instance), as a statement prepared on PostgreSQL. Inside a transaction it
+    joins it (and is as durable as the change it records). Outside one, with `durable=False`
+    on PostgreSQL, it commits without waiting for its WAL flush (`synchronous_commit = off`
+    for that statement only, set by the statement itself): an operating-system crash may lose
+    the last fraction of a second of log rows, never a change, and a request no longer waits
+    for a second flush to disk.
     """
     params = _event_params(fields)
     sql = _event_insert(connection.vendor)
-    if (
-        not durable
-        and connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-        # One statement string with two commands needs client-side binding (the default).
-        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-    ):
-        # Both commands run as one implicit transaction, so SET LOCAL covers this INSERT only.
-        sql = "SET LOCAL synchronous_commit = off; " + sql
-    with connection.cursor() as cursor:
+    if not durable and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # SET LOCAL inside the statement itself: its implicit transaction commits with it.
+        sql += " RETURNING set_config('synchronous_commit', 'off', true)"
+    with preparing_cursor() as cursor:
         cursor.execute(sql, params)

@@ -8,6 +8,13 @@ values, and reused; rows become model instances the way the ORM makes them (the 
 converters, `select_related` objects and annotations). The queries still go through
 `connection.cursor()`, so Django's query counting, health checks and error wrapping apply.
 
+On PostgreSQL the statement is also prepared on the server, once per connection
+(`preparing_cursor`): planning the user lookup (a join, a subquery, and a table of many
+indexes to weigh) took PostgreSQL ~0.19 ms against ~0.03 ms to run it, and the values travel
+as bound parameters instead of being quoted into the SQL text by the client.
+QA_DB_PREPARED_STATEMENTS=0 (for a pooler that does not keep a connection's prepared
+statements) leaves the statements unprepared.
+
 Tenancy is unaffected: the company is a parameter of the compiled SQL like any other value.
 Not for `select_for_update` (Django compiles that only inside a transaction).
 """
@@ -19,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection as default_connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
@@ -115,7 +124,7 @@ class PreparedQuery:
         for position, name, prepare in plan.slots:
             params[position] = prepare(values[name])
         connection = connections[using]
-        with connection.cursor() as cursor:
+        with preparing_cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         results = []
@@ -135,3 +144,22 @@ class PreparedQuery:
                 setattr(obj, attribute, row[position])
             results.append(obj)
         return results
+
+
+def preparing_cursor(connection: BaseDatabaseWrapper = default_connection):
+    """A cursor of `connection` as `connection.cursor()` makes it (health check, query
+    counting, error wrapping) that, on PostgreSQL with prepared statements allowed (OPTIONS
+    prepare_threshold, see QA_DB_PREPARED_STATEMENTS), binds values on the server and
+    prepares a statement once it has run `prepare_threshold` times on the connection: for
+    SQL of a few fixed shapes run on every request. One statement per execute()."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
+    ):
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
