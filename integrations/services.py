@@ -1,5 +1,6 @@
 """Writes of the integrations app: one function per use case, atomic, audited."""
 
+import functools
 import hashlib
 import hmac
 import inspect
@@ -397,25 +398,26 @@ def provisioning_event_record(*, now: datetime | None = None, **fields) -> Provi
 
 # The INSERT's columns, in the order of _event_values' fields.
 _EVENT_FIELDS = (*inspect.signature(_event_values).parameters, "created_at")
-_event_insert_sql: dict[str, str] = {}
 
 
-def _event_table_and_columns() -> tuple[str, str]:
+@functools.cache
+def _event_sql(vendor: str) -> tuple[str, str]:
+    """The activity row's `INSERT … VALUES`, and (PostgreSQL) the `INSERT … SELECT … FROM
+    written` that follows a write's WITH; built once per database vendor."""
     quote = connection.ops.quote_name
-    columns = [ProvisioningEvent._meta.get_field(name).column for name in _EVENT_FIELDS]
-    return quote(ProvisioningEvent._meta.db_table), ", ".join(quote(c) for c in columns)
-
-
-def _event_insert(vendor: str) -> str:
-    sql = _event_insert_sql.get(vendor)
-    if sql is None:
-        table, columns = _event_table_and_columns()
-        # Table and column names come from the model; every value is a parameter.
-        sql = _event_insert_sql[vendor] = (
-            f"INSERT INTO {table} ({columns}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
-        )
-    return sql
+    table = quote(ProvisioningEvent._meta.db_table)
+    fields = [ProvisioningEvent._meta.get_field(name) for name in _EVENT_FIELDS]
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Table and column names come from the model; every value is a parameter.
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    # Values of a SELECT list get no type from the INSERT's columns: cast each to its column's
+    # type, so bound parameters (NULL included) need none of their own.
+    casts = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields)
+    after_write = (
+        f"INSERT INTO {table} ({columns}) SELECT {casts} FROM written "  # noqa: S608
+        "RETURNING (SELECT * FROM written)"
+    )
+    return insert, after_write
 
 
 def _event_params(fields: dict) -> list:
@@ -437,29 +439,20 @@ def provisioning_event_log_with_write(
     log row share one durable commit: no crash loses the row of a change that was answered.
     """
     write_sql, write_params = write
-    table, columns = _event_table_and_columns()
     event_params = _event_params(fields)
-    if connection.vendor == "postgresql":
-        # Values of a SELECT list get no type from the INSERT's columns: cast each to its
-        # column's type, so bound parameters (NULL included) need none of their own.
-        values = ", ".join(
-            f"CAST(%s AS {ProvisioningEvent._meta.get_field(name).cast_db_type(connection)})"
-            for name in _EVENT_FIELDS
-        )
+    vendor = connection.vendor
+    insert, after_write = _event_sql(vendor)
+    if vendor == "postgresql":
         with preparing_cursor() as cursor:
-            # Table and column names come from the models; every value is a parameter.
             cursor.execute(
-                f"WITH written AS ({write_sql}) "  # noqa: S608
-                f"INSERT INTO {table} ({columns}) SELECT {values} FROM written "
-                "RETURNING (SELECT * FROM written)",
-                [*write_params, *event_params],
+                f"WITH written AS ({write_sql}) {after_write}", [*write_params, *event_params]
             )
             return cursor.fetchone()
     with connection.cursor() as cursor, transaction.atomic(savepoint=False):
         cursor.execute(write_sql, write_params)
         row = cursor.fetchone()
         if row is not None:
-            cursor.execute(_event_insert(connection.vendor), event_params)
+            cursor.execute(insert, event_params)
         return row
 
 
@@ -475,7 +468,7 @@ def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     for a second flush to disk.
     """
     params = _event_params(fields)
-    sql = _event_insert(connection.vendor)
+    sql = _event_sql(connection.vendor)[0]
     if not durable and connection.vendor == "postgresql" and not connection.in_atomic_block:
         # SET LOCAL inside the statement itself: its implicit transaction commits with it.
         sql += " RETURNING set_config('synchronous_commit', 'off', true)"

@@ -19,6 +19,7 @@ Tenancy is unaffected: the company is a parameter of the compiled SQL like any o
 Not for `select_for_update` (Django compiles that only inside a transaction).
 """
 
+import functools
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -146,20 +146,29 @@ class PreparedQuery:
         return results
 
 
-def preparing_cursor(connection: BaseDatabaseWrapper = default_connection):
-    """A cursor of `connection` as `connection.cursor()` makes it (health check, query
-    counting, error wrapping) that, on PostgreSQL with prepared statements allowed (OPTIONS
-    prepare_threshold, see QA_DB_PREPARED_STATEMENTS), binds values on the server and
-    prepares a statement once it has run `prepare_threshold` times on the connection: for
-    SQL of a few fixed shapes run on every request. One statement per execute()."""
+def preparing_cursor(connection: BaseDatabaseWrapper | None = None):
+    """A cursor of `connection` (the default database) as `connection.cursor()` makes it
+    (health check, query counting, error wrapping) that, on PostgreSQL with prepared
+    statements allowed (OPTIONS prepare_threshold, see QA_DB_PREPARED_STATEMENTS), binds values
+    on the server and prepares a statement once it has run `prepare_threshold` times on the
+    connection: for SQL of a few fixed shapes run on every request. One statement per
+    execute()."""
+    # Resolved once: each attribute of django.db.connection is a lookup in a context-local.
+    connection = connection or connections[DEFAULT_DB_ALIAS]
     if (
         connection.vendor != "postgresql"
         or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
     ):
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        return connection._prepare_cursor(_server_binding_cursor()(connection.connection))
+
+
+@functools.cache
+def _server_binding_cursor() -> type:
+    # Imported on first use: the module needs psycopg, which SQLite installs may lack.
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    return ServerBindingCursor
