@@ -6,18 +6,14 @@ Real requests on the test client's connection, checked in PostgreSQL's own
 `pg_prepared_statements` of that connection."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from integrations.models import ProvisioningEvent
 from qaportal.accounts.models import User
+from tests.processes import last_line_printed
 from tests.scim.conftest import BASE
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -103,16 +99,7 @@ def _prepare_threshold_with(value: str | None) -> str:
     env.pop("QA_DB_PREPARED_STATEMENTS", None)
     if value is not None:
         env["QA_DB_PREPARED_STATEMENTS"] = value
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
+    return last_line_printed(code, env=env)
 
 
 def test_the_setting_turns_preparing_on_by_default_and_off_on_request():

@@ -3,10 +3,7 @@ points open their PostgreSQL connections with a statement timeout (a connection 
 round trip per request), and a SCIM request whose statement is cancelled is a SCIM 503."""
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,9 +11,8 @@ from django.db import connection
 
 from qaportal.accounts.models import User
 from tests.factories import LearnerFactory
+from tests.processes import last_line_printed
 from tests.scim.conftest import BASE, error_body
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _statement_timeout_of(entry_point: str) -> str:
@@ -36,16 +32,7 @@ def _statement_timeout_of(entry_point: str) -> str:
         "DATABASE_URL": database_url,
     }
     env.pop("QA_DB_STATEMENT_TIMEOUT_MS", None)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
+    return last_line_printed(code, env=env)
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="needs PostgreSQL")
