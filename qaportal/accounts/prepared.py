@@ -5,8 +5,8 @@ answering an indexed lookup: py-spy put ORM query building and compiling at ~60%
 worker's time, for the same few lookups on every request (the API key, a user by id or by
 userName). Their SQL depends only on the query's shape, so it is made once, with placeholder
 values, and reused; rows become model instances the way the ORM makes them (the same
-converters, `select_related` objects and annotations). The queries still go through
-`connection.cursor()`, so Django's query counting, health checks and error wrapping apply.
+converters, `select_related` objects and annotations). The queries still go through a cursor
+Django's connection makes, so its query counting, health checks and error wrapping apply.
 
 On PostgreSQL the statement is also prepared on the server, once per connection
 (`preparing_cursor`): planning the user lookup (a join, a subquery, and a table of many
@@ -19,7 +19,6 @@ Tenancy is unaffected: the company is a parameter of the compiled SQL like any o
 Not for `select_for_update` (Django compiles that only inside a transaction).
 """
 
-import functools
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
@@ -163,12 +163,4 @@ def preparing_cursor(connection: BaseDatabaseWrapper | None = None):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(_server_binding_cursor()(connection.connection))
-
-
-@functools.cache
-def _server_binding_cursor() -> type:
-    # Imported on first use: the module needs psycopg, which SQLite installs may lack.
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    return ServerBindingCursor
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))

@@ -155,12 +155,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and QA_DB_STAT
         f"{_db_options.get('options', '')} -c statement_timeout={QA_DB_STATEMENT_TIMEOUT_MS}"
     ).strip()
 
-# The SCIM hot path's lookups run as statements prepared once per connection (see
+# The SCIM hot path's statements are prepared once per connection (see
 # qaportal/accounts/prepared.py). Off behind a pooler that hands one client's statements to
 # several server sessions (PgBouncer's transaction mode before 1.21).
 QA_DB_PREPARED_STATEMENTS = env.bool("QA_DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and QA_DB_PREPARED_STATEMENTS:
-    # Only server-side binding cursors prepare, and only PreparedQuery makes those.
+    # Only server-side binding cursors prepare, and only `preparing_cursor` makes those.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
