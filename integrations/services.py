@@ -469,8 +469,9 @@ def provisioning_event_log(*, durable: bool = True, **fields) -> None:
     """
     params = _event_params(fields)
     sql = _event_sql(connection.vendor)[0]
-    if not durable and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # SET LOCAL inside the statement itself: its implicit transaction commits with it.
+    if not durable and connection.vendor == "postgresql" and connection.get_autocommit():
+        # SET LOCAL inside the statement itself: its implicit transaction commits with it
+        # (in autocommit only: in a transaction it would last until that commits).
         sql += " RETURNING set_config('synchronous_commit', 'off', true)"
     with preparing_cursor() as cursor:
         cursor.execute(sql, params)

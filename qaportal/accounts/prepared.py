@@ -25,11 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from psycopg.pq import TransactionStatus
 
 # How a placeholder's value becomes the parameter the backend was given for it: as is, or
 # as SQLite's 32-digit hex for a UUIDField.
@@ -163,4 +165,27 @@ def preparing_cursor(connection: BaseDatabaseWrapper | None = None):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        return connection._prepare_cursor(_PreparingCursor(connection.connection))
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Django's server-side binding cursor, surviving a migration that changed the type of a
+    column one of its connection's prepared statements returns.
+
+    PostgreSQL then refuses the statement ("cached plan must not change result type") on
+    every run until the connection closes (up to DJANGO_CONN_MAX_AGE later), and the health
+    check does not notice. Outside a transaction nothing has run yet when it refuses: forget
+    the connection's prepared statements (psycopg forgets its own on DEALLOCATE ALL) and run
+    the statement again, to be prepared afresh."""
+
+    def execute(self, query, params=None, **kwargs):
+        try:
+            return super().execute(query, params, **kwargs)
+        except psycopg.errors.FeatureNotSupported as exc:
+            if (
+                "cached plan must not change result type" not in str(exc)
+                or self.connection.info.transaction_status != TransactionStatus.IDLE
+            ):
+                raise
+            self.connection.execute("DEALLOCATE ALL")
+            return super().execute(query, params, **kwargs)

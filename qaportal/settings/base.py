@@ -157,7 +157,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and QA_DB_STAT
 
 # The SCIM hot path's statements are prepared once per connection (see
 # qaportal/accounts/prepared.py). Off behind a pooler that hands one client's statements to
-# several server sessions (PgBouncer's transaction mode before 1.21).
+# several server sessions (PgBouncer's transaction mode before 1.22).
 QA_DB_PREPARED_STATEMENTS = env.bool("QA_DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and QA_DB_PREPARED_STATEMENTS:
     # Only server-side binding cursors prepare, and only `preparing_cursor` makes those.

@@ -7,10 +7,12 @@ Real requests on the test client's connection, checked in PostgreSQL's own
 
 import os
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from integrations.models import ProvisioningEvent
+from integrations.services import provisioning_event_log
 from qaportal.accounts.models import User
 from tests.processes import last_line_printed
 from tests.scim.conftest import BASE
@@ -73,6 +75,60 @@ def test_a_reads_row_skips_its_flush_but_leaves_the_connection_durable(scim_clie
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
     assert ProvisioningEvent.objects.filter(company=company, operation="filter_users").exists()
+
+
+def test_a_reads_row_in_a_transaction_leaves_that_transactions_commit_durable(company):
+    transaction.set_autocommit(False)
+    try:
+        provisioning_event_log(
+            durable=False,
+            company_id=company.pk,
+            api_key_id=None,
+            method="GET",
+            path=f"{BASE}/Users",
+            operation="filter_users",
+            status_code=200,
+            outcome="success",
+        )
+        # Outside autocommit the setting would last until the transaction commits, and cover
+        # whatever else it writes: the row joins the transaction as it is instead.
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert ProvisioningEvent.objects.filter(company=company).count() == 1
+
+
+def _alter_from_another_session(sql: str) -> None:
+    settings = connection.settings_dict
+    params = {"dbname": settings["NAME"], "user": settings["USER"], "host": settings["HOST"]}
+    params.update(port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
+    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as other:
+        other.execute(sql)
+
+
+def test_lookups_survive_a_migration_changing_a_column_they_return(scim_client, learner):
+    learner.user_name = "alice@contoso.com"
+    learner.save()
+    for _ in range(7):
+        assert scim_client.get(LOOKUP).status_code == 200
+    assert runs_of(prepared_statements(), 'LOWER("accounts_user"."user_name")') == 2
+
+    # A deploy's migration, run by another process while this one keeps its connection.
+    _alter_from_another_session("ALTER TABLE accounts_user ALTER COLUMN title TYPE varchar(300)")
+    try:
+        response = scim_client.get(LOOKUP)
+        again = scim_client.get(LOOKUP)
+    finally:
+        _alter_from_another_session(
+            "ALTER TABLE accounts_user ALTER COLUMN title TYPE varchar(256)"
+        )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["totalResults"] == 1
+    assert again.status_code == 200
 
 
 def test_nothing_is_prepared_when_prepared_statements_are_off(scim_client, company, monkeypatch):
