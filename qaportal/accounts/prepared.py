@@ -13,7 +13,9 @@ On PostgreSQL the statement is also prepared on the server, once per connection
 indexes to weigh) took PostgreSQL ~0.19 ms against ~0.03 ms to run it, and the values travel
 as bound parameters instead of being quoted into the SQL text by the client.
 QA_DB_PREPARED_STATEMENTS=0 (for a pooler that does not keep a connection's prepared
-statements) leaves the statements unprepared.
+statements) leaves the statements unprepared. psycopg forgets a connection's prepared
+statements after any rollback (a savepoint's too) and prepares them again five runs later:
+rare on the SCIM path, whose writes are single statements.
 
 Tenancy is unaffected: the company is a parameter of the compiled SQL like any other value.
 Not for `select_for_update` (Django compiles that only inside a transaction).
