@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from integrations.models import MEMBER_OPERATIONS, ProvisioningEvent
 from qaportal.accounts.models import User
-from tests.factories import LearnerFactory, TeamFactory
+from qaportal.accounts.selectors import PeopleFilter, _narrow_page_ids, person_page
+from tests.factories import CompanyFactory, LearnerFactory, TeamFactory
 from tests.pages import text_of
 from tests.scim.conftest import BASE, GROUP, PATCH_OP, USER, ScimClient
 
@@ -227,6 +228,44 @@ def test_people_search_is_served_by_the_trigram_indexes():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "accounts_user_dname_trgm" in plan
+
+
+def test_a_narrow_search_is_sorted_from_its_matches_in_order_and_pages_on(company):
+    # Matches that sit together in the name order, among many people who do not match.
+    for n in range(400):
+        LearnerFactory(company=company, display_name=f"Given Family{n}", user_name=f"u{n}@c.com")
+    matching = sorted(
+        (f"Given Family{n}" for n in range(400) if "AMILY1" in f"FAMILY{n}"), key=str.lower
+    )
+
+    first = person_page(company=company, filters=PeopleFilter(search="amily1"), size=50)
+    second = person_page(company=company, filters=PeopleFilter(search="amily1"), number=2, size=50)
+    newest = person_page(company=company, filters=PeopleFilter(search="amily1", sort="-name"))
+
+    assert first.total == second.total == len(matching) == 111
+    assert [p.display_name for p in first.people] == matching[:50]
+    assert [p.display_name for p in second.people] == matching[50:100]
+    assert [p.display_name for p in newest.people] == matching[::-1][:50]
+    # A number past the end is the last page.
+    last = person_page(company=company, filters=PeopleFilter(search="amily1"), number=99)
+    assert (last.number, [p.display_name for p in last.people]) == (3, matching[100:])
+
+
+def test_a_narrow_searchs_page_never_walks_a_sort_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("the narrow search's sorting is PostgreSQL's")
+    company = CompanyFactory()
+    page_ids = _narrow_page_ids(
+        company=company, filters=PeopleFilter(search="amily"), offset=0, size=50
+    )
+    # Whatever the planner expects of the search, the matches come out of the fenced
+    # subquery unordered and are sorted after: no index order to walk and filter.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {page_ids.sql}", page_ids.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Sorts discouraged, the planner would walk an index in the page's order if it could.
+    assert "Sort Key: (lower(NULLIF((accounts_user.display_name)::text" in plan
 
 
 def test_member_operations_of_the_index_are_the_models_member_operations():
