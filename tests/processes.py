@@ -1,9 +1,13 @@
-"""Code run in a fresh Python process: for what a process decides once, when it starts
-(settings read from the environment, connection options)."""
+"""Other processes in tests: code run in a fresh Python process (for what a process decides
+once, when it starts: settings read from the environment, connection options), and a second
+database session, as another process would hold one."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import psycopg
+from django.db import connection
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,3 +24,17 @@ def last_line_printed(code: str, *, env: dict[str, str]) -> str:
         check=True,
     )
     return result.stdout.strip().splitlines()[-1]
+
+
+def another_session(*, autocommit: bool = False) -> psycopg.Connection:
+    """A second PostgreSQL session on the test database, as another process would hold one
+    (a migration, a concurrent request); the caller closes it."""
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=autocommit,
+    )

@@ -7,14 +7,13 @@ Real requests on the test client's connection, checked in PostgreSQL's own
 
 import os
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 
 from integrations.models import ProvisioningEvent
 from integrations.services import provisioning_event_log
 from qaportal.accounts.models import User
-from tests.processes import last_line_printed
+from tests.processes import another_session, last_line_printed
 from tests.scim.conftest import BASE
 
 pytestmark = [
@@ -102,10 +101,7 @@ def test_a_reads_row_in_a_transaction_leaves_that_transactions_commit_durable(co
 
 
 def _alter_from_another_session(sql: str) -> None:
-    settings = connection.settings_dict
-    params = {"dbname": settings["NAME"], "user": settings["USER"], "host": settings["HOST"]}
-    params.update(port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as other:
+    with another_session(autocommit=True) as other:
         other.execute(sql)
 
 

@@ -5,13 +5,12 @@ round trip per request), and a SCIM request whose statement is cancelled is a SC
 import os
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
 from qaportal.accounts.models import User
 from tests.factories import LearnerFactory
-from tests.processes import last_line_printed
+from tests.processes import another_session, last_line_printed
 from tests.scim.conftest import BASE, error_body
 
 
@@ -52,14 +51,7 @@ def test_a_scim_statement_cancelled_by_the_timeout_is_a_scim_503(scim_client, co
     assert scim_client.get(url).status_code == 200  # connection and caches warm
     # Another session holds the user's row lock, so the DELETE's SELECT … FOR UPDATE waits
     # until the timeout (0.3 s here) cancels it.
-    settings = connection.settings_dict
-    blocker = psycopg.connect(
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-    )
+    blocker = another_session()
     try:
         blocker.execute(
             f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608
